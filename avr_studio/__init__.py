@@ -1,0 +1,1 @@
+"""AvR Studio's PySide6 GUI. Imports backend; never torch, transformers or trl."""

