@@ -1,4 +1,8 @@
-"""`avr-studio` console entry: bare opens the app; a subcommand runs headless work."""
+"""`avr-studio` console entry: bare opens the app; a subcommand runs headless work (backend.cli).
+
+It lives in the GUI package because only the GUI may import both sides; headless commands never
+import Qt.
+"""
 
 from __future__ import annotations
 
