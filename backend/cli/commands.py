@@ -1,0 +1,65 @@
+"""Headless subcommands of `avr-studio`. Each command lives in its own module with a `register`.
+
+A command module defines `register(subparsers)` which adds its parser and sets `func=handler`;
+a handler takes the parsed args and returns an exit code. A `UserError` (bad input the person can
+fix) ends the program with its one-line message and exit code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules under backend/cli/ that add subcommands, in the order `--help` lists them.
+COMMAND_MODULES = (
+    "project_cmds",  # init, stats, pairs
+    "io_cmds",  # import, export
+    "worker_cmds",  # generate, chain, score, refine
+)
+
+
+class UserError(Exception):
+    """A mistake the person can fix; its message is printed as one line, with no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="avr-studio",
+        description="AvR Studio: grow, score, curate and train on refinement trees. "
+        "Run with no command to open the app.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"backend.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"backend.cli.{name}":
+                continue  # a command group not built yet
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def run_command(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"avr-studio {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"avr-studio {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def main() -> int:
+    return run_command(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
