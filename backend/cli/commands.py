@@ -11,16 +11,14 @@ import argparse
 import importlib
 import sys
 
+from backend.errors import UserError
+
 # Modules under backend/cli/ that add subcommands, in the order `--help` lists them.
 COMMAND_MODULES = (
     "project_cmds",  # init, stats, pairs
     "io_cmds",  # import, export
     "worker_cmds",  # generate, chain, score, refine
 )
-
-
-class UserError(Exception):
-    """A mistake the person can fix; its message is printed as one line, with no traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
