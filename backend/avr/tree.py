@@ -1,0 +1,116 @@
+"""Refinement trees: stored nodes with their score and curation state, nested parent → children.
+
+A tree is rooted at a response (or a long_thought); criticisms hang under answers, improvements under
+criticisms, and Stage II chains nest deeper (an improvement's criticisms, their improvements, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from backend.domain import Node, NodeState
+
+ANSWER_KINDS = frozenset({"response", "improvement", "long_thought"})
+ROOT_KINDS = frozenset({"response", "long_thought"})
+NO_STATE = NodeState()
+
+
+@dataclass(eq=False)
+class TreeNode:
+    """One node of a refinement tree. Identity equality: two TreeNodes are equal only if they are one."""
+
+    node: Node
+    score: float | None = None
+    state: NodeState = NO_STATE
+    children: list[TreeNode] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The text training uses: the person's edit if there is one, else the model's."""
+        edited = self.state.edited_text
+        return self.node.text if edited is None else edited
+
+    @property
+    def verdict(self) -> str | None:
+        return self.state.verdict
+
+    @property
+    def is_edited(self) -> bool:
+        edited = self.state.edited_text
+        return edited is not None and edited != self.node.text
+
+    @property
+    def id(self) -> str:
+        return self.node.id
+
+    @property
+    def kind(self) -> str:
+        return self.node.kind
+
+    @property
+    def is_answer(self) -> bool:
+        return self.node.kind in ANSWER_KINDS
+
+    def walk(self) -> Iterable[TreeNode]:
+        """This node and every descendant, depth first, children in order."""
+        stack = [self]
+        while stack:
+            current = stack.pop()
+            yield current
+            stack.extend(reversed(current.children))
+
+
+def _order(tree_node: TreeNode) -> tuple:
+    return (tree_node.node.created_at, tree_node.node.id)
+
+
+def build_trees(
+    nodes: Iterable[Node],
+    scores: Mapping[str, float],
+    states: Mapping[str, NodeState],
+) -> list[TreeNode]:
+    """Nest nodes under their parents and return the roots (responses and long thoughts).
+
+    Roots and every children list are sorted by (created_at, id), so the first response of a prompt
+    is its round-0 Stage I tree. A node whose parent is not among `nodes` cannot be placed and is
+    left out (with a store that keeps parents, that happens only when the caller passes a subset).
+
+    >>> from backend.domain import Node
+    >>> r = Node("r", "p", "response", "y")
+    >>> c = Node("c", "p", "criticism", "c", parent_id="r")
+    >>> [root] = build_trees([c, r], {"r": 0.5}, {})
+    >>> root.score, [child.id for child in root.children]
+    (0.5, ['c'])
+    """
+    by_id: dict[str, TreeNode] = {}
+    get_score, get_state = scores.get, states.get
+    for node in nodes:
+        by_id[node.id] = TreeNode(node, get_score(node.id), get_state(node.id) or NO_STATE, [])
+    roots = []
+    for tree_node in by_id.values():
+        parent_id = tree_node.node.parent_id
+        if parent_id is None:
+            roots.append(tree_node)
+            continue
+        parent = by_id.get(parent_id)
+        if parent is not None:
+            parent.children.append(tree_node)
+    for tree_node in by_id.values():
+        if len(tree_node.children) > 1:
+            tree_node.children.sort(key=_order)
+    roots.sort(key=_order)
+    return roots
+
+
+def first_response(prompt_id: str, roots: Iterable[TreeNode]) -> TreeNode | None:
+    """The round-0 Stage I tree of a prompt: its earliest response root, or None."""
+    candidates = [r for r in roots if r.node.prompt_id == prompt_id and r.node.kind == "response"
+                  and r.node.round == 0]
+    return min(candidates, key=_order) if candidates else None
+
+
+def stage1_children(tree_node: TreeNode, kind: str) -> list[TreeNode]:
+    """Children of `kind` in the same round as their parent (Stage II rounds nest deeper; skip them)."""
+    round_ = tree_node.node.round
+    return [c for c in tree_node.children if c.node.kind == kind and c.node.round == round_]
