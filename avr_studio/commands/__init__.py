@@ -1,0 +1,1 @@
+"""Undoable curation commands: one QUndoCommand per action a person takes on a node."""

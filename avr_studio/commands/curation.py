@@ -1,0 +1,130 @@
+"""Curation actions on one node: a verdict or an edit (undoable QUndoCommands over the append-only
+store) and regenerating improvements from a criticism (a worker job, so not undoable).
+
+Nothing is ever deleted: redo appends the person's annotation, undo appends one that restores the
+state captured when the command was made, so `annotation_history` keeps every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtGui import QUndoCommand
+
+from backend.config import TreeConfig
+from backend.domain import VERDICTS, Annotation, NodeState
+from backend.store.curation import CLEAR_VERDICT, REVERT_EDIT  # how the store clears a verdict / an edit
+
+if TYPE_CHECKING:
+    from avr_studio.context import ProjectContext
+    from backend.store import Store
+
+
+REGENERATE_JOB_KIND = "regenerate"
+VERDICT_WORDS = {"accept": "Accept", "reject": "Reject", "skip": "Skip"}
+
+ChangeCallback = Callable[[str], None]
+"""Called with the node's prompt id after every redo and undo (e.g. ProjectContext.notify_data_changed)."""
+
+
+class _NodeCommand(QUndoCommand):
+    """Shared part: the node, its prompt, the state before the command, and the change callback."""
+
+    def __init__(self, store: Store, node_id: str, author: str, on_changed: ChangeCallback | None,
+                 text: str) -> None:
+        super().__init__(text)
+        node = store.get_node(node_id)
+        if node is None:
+            raise ValueError(f"no node {node_id!r} in this project; pick a node in the tree first")
+        self.store, self.node, self.author = store, node, author
+        self.before: NodeState = store.node_states(node.prompt_id).get(node_id) or NodeState()
+        self._on_changed = on_changed
+
+    def _append(self, verdict: str | None, edited_text: str | None) -> None:
+        self.store.add_annotation(Annotation(self.node.id, verdict, edited_text, author=self.author))
+        if self._on_changed is not None:
+            self._on_changed(self.node.prompt_id)
+
+
+class SetVerdictCommand(_NodeCommand):
+    """Accept, reject or skip a node; undo restores the verdict it had before (or none)."""
+
+    def __init__(self, store: Store, node_id: str, verdict: str, author: str = "",
+                 on_changed: ChangeCallback | None = None) -> None:
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, not {verdict!r}")
+        super().__init__(store, node_id, author, on_changed, "")
+        self.verdict = verdict
+        self.setText(f"{VERDICT_WORDS[verdict]} {self.node.kind}")
+
+    def redo(self) -> None:
+        self._append(self.verdict, None)
+
+    def undo(self) -> None:
+        self._append(self.before.verdict or CLEAR_VERDICT, None)
+
+
+class EditTextCommand(_NodeCommand):
+    """Replace a node's text with the person's version (the model's original stays stored)."""
+
+    def __init__(self, store: Store, node_id: str, new_text: str, author: str = "",
+                 on_changed: ChangeCallback | None = None) -> None:
+        super().__init__(store, node_id, author, on_changed, "")
+        self.new_text = new_text
+        self.setText(f"Edit {self.node.kind}")
+
+    def redo(self) -> None:
+        self._append(None, self.new_text)
+
+    def undo(self) -> None:
+        before = self.before.edited_text
+        self._append(None, REVERT_EDIT if before is None else before)
+
+
+# --- regenerating improvements (not undoable: it generates) ----------------------------------------
+
+
+def regenerate_payload(store: Store, criticism_id: str, settings: Any, improvements: int | None = None) -> dict:
+    """The job's inputs: the criticism's current text (the person's edit if any) and the answer it judged.
+
+    `settings` is an AppSettings (model, scorer, sampling).
+    """
+    crit = store.get_node(criticism_id)
+    if crit is None or crit.kind != "criticism":
+        raise ValueError("improvements are regenerated from a criticism; select one in the tree")
+    answer = store.get_node(crit.parent_id) if crit.parent_id else None
+    if answer is None:
+        raise ValueError("this criticism has no stored answer to improve")
+    states = store.node_states(crit.prompt_id)
+    prompt = store.get_prompt(crit.prompt_id)
+    templates = store.templates(crit.template_version) if crit.template_version else None
+    if templates is None:
+        templates = store.current_templates()
+
+    def current_text(node) -> str:
+        state = states.get(node.id)
+        return state.edited_text if state is not None and state.edited_text else node.text
+
+    return {
+        "prompts": [{"id": crit.prompt_id, "text": prompt.text if prompt else ""}],
+        "answer": {"id": answer.id, "text": current_text(answer), "round": answer.round},
+        "criticism": {"id": crit.id, "text": current_text(crit), "round": crit.round,
+                      "edited": bool(states.get(crit.id) and states[crit.id].edited_text)},
+        "improvements": improvements or TreeConfig().improvements,
+        "templates": {"version": templates.version, "judge": templates.judge, "revise": templates.revise,
+                      "name": templates.name},
+        "model": settings.model.to_dict(),
+        "scorers": [settings.scorer.to_dict()],
+        "sampling": settings.sampling.to_dict(),
+    }
+
+
+def submit_regenerate_improvements(context: ProjectContext, criticism_id: str) -> str:
+    """Send the job through the shell's jobs service; returns the job id."""
+    from avr_studio.app_settings import load_app_settings
+
+    if context.store is None or context.jobs_service is None:
+        raise RuntimeError("open a project (with its worker) before regenerating improvements")
+    payload = regenerate_payload(context.store, criticism_id, load_app_settings())
+    return context.jobs_service.submit(REGENERATE_JOB_KIND, payload)

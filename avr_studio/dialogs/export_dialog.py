@@ -1,0 +1,180 @@
+"""Export curated training data (pairs, RSFT samples, long thoughts) to files for TRL, LLaMA-Factory
+or the AvR layout; the writing runs on a thread-pool thread and reports counts or what went wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from avr_studio.background import BackgroundTask
+from backend.errors import UserError
+from backend.io import EXPORT_FORMATS, EXPORT_KINDS, export
+
+if TYPE_CHECKING:
+    from backend.io import ExportReport
+    from backend.store import Store
+
+FILE_TYPES = ("jsonl", "json", "parquet")
+FORMAT_LABELS = {"trl": "TRL (prompt / chosen / rejected, messages)", "llamafactory": "LLaMA-Factory (folder)",
+                 "avr": "AvR (with provenance)"}
+KIND_LABELS = {"pairs": "Preference pairs (DPO)", "sft": "RSFT samples (Stage I SFT)",
+               "long-thought": "Long thoughts (Stage II SFT)"}
+ERROR_STYLE = "color: #b3261e;"
+
+
+class ExportDialog(QDialog):
+    """Pick what, in which layout and file type, and where; Export writes it without freezing the window."""
+
+    sig_export_finished = Signal(object)
+    """The export was written; argument: the backend's ExportReport (rows, files, seconds)."""
+
+    sig_export_failed = Signal(str)
+    """The export failed; argument: the message shown to the person."""
+
+    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export Training Data")
+        self.setMinimumWidth(560)
+        self._store = store
+        self._task: BackgroundTask | None = None  # kept alive until its signal arrives
+        self._path_typed = False
+
+        self.kind_combo = QComboBox()
+        for kind in EXPORT_KINDS:
+            self.kind_combo.addItem(KIND_LABELS.get(kind, kind), kind)
+        self.format_combo = QComboBox()
+        for name in EXPORT_FORMATS:
+            self.format_combo.addItem(FORMAT_LABELS.get(name, name), name)
+        self.file_type_combo = QComboBox()
+        for file_type in FILE_TYPES:
+            self.file_type_combo.addItem(file_type, file_type)
+        self.path_edit = QLineEdit()
+        browse = QPushButton("Browse…")
+        path_row = QHBoxLayout()
+        path_row.setContentsMargins(0, 0, 0, 0)
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
+        path_widget = QWidget()
+        path_widget.setLayout(path_row)
+
+        form = QFormLayout()
+        form.addRow("Data", self.kind_combo)
+        form.addRow("Layout", self.format_combo)
+        form.addRow("File type", self.file_type_combo)
+        form.addRow("Write to", path_widget)
+        self.result_label = QLabel(wordWrap=True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
+        self.export_button.setDefault(True)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.result_label)
+        layout.addWidget(self.buttons)
+
+        for combo in (self.kind_combo, self.format_combo, self.file_type_combo):
+            combo.currentIndexChanged.connect(self._suggest_path)
+        self.path_edit.textEdited.connect(self._on_path_typed)
+        browse.clicked.connect(self._browse)
+        self.export_button.clicked.connect(self.start_export)
+        self.buttons.rejected.connect(self.reject)
+        self._suggest_path()
+
+    # --- public --------------------------------------------------------------------------------
+    @property
+    def is_running(self) -> bool:
+        return self._task is not None
+
+    def choices(self) -> tuple[str, str, str, Path]:
+        """(kind, layout, file type, output path) as chosen."""
+        return (self.kind_combo.currentData(), self.format_combo.currentData(),
+                self.file_type_combo.currentData(), Path(self.path_edit.text().strip()).expanduser())
+
+    def start_export(self) -> None:
+        kind, layout, file_type, out = self.choices()
+        if not str(out) or str(out) == ".":
+            self._show_error("Choose where to write the export.")
+            return
+        store = self._store
+        self._task = BackgroundTask(lambda: export(store, kind, layout, out, file_type), self)
+        self._task.sig_task_finished.connect(self._on_finished)
+        self._task.sig_task_failed.connect(self._on_failed)
+        self._set_busy(True)
+        self.result_label.setStyleSheet("")
+        self.result_label.setText(f"Exporting {kind} to {out}…")
+        self._task.start()
+
+    # --- reactions -----------------------------------------------------------------------------
+    def _on_finished(self, report: ExportReport) -> None:
+        self._task = None
+        self._set_busy(False)
+        files = ", ".join(str(f) for f in report.files[:3]) + (" …" if len(report.files) > 3 else "")
+        self.result_label.setStyleSheet("")
+        self.result_label.setText(f"Wrote {report.rows:,} rows ({report.kind}, {report.format}, "
+                                  f"{report.file_format}) in {report.seconds:.2f} s:\n{files}")
+        self.sig_export_finished.emit(report)
+
+    def _on_failed(self, error: Exception, details: str) -> None:
+        self._task = None
+        self._set_busy(False)
+        # A UserError already says what to do; anything else is a bug, so keep its traceback at hand.
+        message = str(error) if isinstance(error, UserError) else f"Export failed: {error!r}"
+        self._show_error(message)
+        if not isinstance(error, UserError):
+            self.result_label.setToolTip(details)
+        self.sig_export_failed.emit(message)
+
+    def _show_error(self, message: str) -> None:
+        self.result_label.setStyleSheet(ERROR_STYLE)
+        self.result_label.setText(message)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.export_button.setEnabled(not busy)
+        for widget in (self.kind_combo, self.format_combo, self.file_type_combo, self.path_edit):
+            widget.setEnabled(not busy)
+
+    def _on_path_typed(self, _text: str) -> None:
+        self._path_typed = True
+
+    def _suggest_path(self) -> None:
+        kind, layout, file_type, _ = self.choices()
+        if self._path_typed:
+            return
+        # LLaMA-Factory reads a folder (data file plus dataset_info.json); the others write one file.
+        name = f"{kind}-{layout}" if layout == "llamafactory" else f"{kind}-{layout}.{file_type}"
+        self.path_edit.setText(str(Path(self._store.exports_dir) / name))
+
+    def _browse(self) -> None:
+        kind, layout, file_type, current = self.choices()
+        if layout == "llamafactory":
+            chosen = QFileDialog.getExistingDirectory(self, "Export folder", str(current.parent))
+        else:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Export file", str(current),
+                                                    f"{file_type.upper()} files (*.{file_type})")
+        if chosen:
+            self.path_edit.setText(chosen)
+            self._path_typed = True
+
+    def done(self, result: int) -> None:
+        if self.is_running:  # closing mid-export would drop the report; the export takes seconds
+            self.result_label.setText("Still exporting; the window closes when it is done.")
+            self._task.sig_task_finished.connect(lambda _r: QDialog.done(self, result))
+            self._task.sig_task_failed.connect(lambda *_a: QDialog.done(self, result))
+            return
+        super().done(result)

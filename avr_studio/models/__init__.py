@@ -1,0 +1,1 @@
+"""Qt item models: thin, lazy adapters over Store queries (no SQL here)."""

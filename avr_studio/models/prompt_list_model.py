@@ -1,0 +1,178 @@
+"""Lazy table of prompt summaries: rows arrive from the Store in pages as the view scrolls.
+
+Sorting and filtering are done by the Store (the table may hold 100k prompts); the model only keeps
+the pages fetched so far and resets when the sort or the filter changes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+
+from backend.store import PromptFilter
+
+if TYPE_CHECKING:
+    from backend.store import PromptSummary, Store
+
+_ROOT = QModelIndex()  # the invisible root, as a shared default argument
+PAGE_SIZE = 200
+GAIN_UP = QColor("#1b7f3b")
+GAIN_DOWN = QColor("#b3261e")
+
+# (header, PromptSummary field, Store sort key, tooltip)
+COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("Prompt", "text", "text", "The prompt's text (first line)"),
+    ("Best reward", "best_reward", "best_reward", "Highest reward of any improvement in the prompt's trees"),
+    ("Best Δ", "best_gain", "best_gain", "Reward gain of the best refinement over the answer it improves"),
+    ("Improving", "n_improving", "n_improving", "Refinements that beat the answer they improve (Δ > 0)"),
+    ("Nodes", "n_nodes", "n_nodes", "Nodes in the prompt's trees"),
+    ("State", "state", "state", "Curation state: how far a person has looked at this prompt"),
+)
+TEXT_COLUMN, REWARD_COLUMN, GAIN_COLUMN, IMPROVING_COLUMN, NODES_COLUMN, STATE_COLUMN = range(6)
+
+PROMPT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+"""data(index, PROMPT_ID_ROLE) gives the row's prompt id."""
+
+
+class PromptListModel(QAbstractTableModel):
+    """Prompt summaries from `Store.list_prompt_summaries`, fetched PAGE_SIZE rows at a time."""
+
+    sig_counts_changed = Signal(int, int)
+    """Rows matching the filter and prompts in the project changed: (matching, total)."""
+
+    def __init__(self, store: Store | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self._store: Store | None = None
+        self._rows: list[PromptSummary] = []
+        self._matching = 0
+        self._total = 0
+        self._filter: PromptFilter | None = None
+        self._sort_key = "added"  # import order until a header is clicked
+        self._descending = False
+        if store is not None:
+            self.set_store(store)
+
+    # --- what the model shows ------------------------------------------------------------------
+    @property
+    def matching_count(self) -> int:
+        return self._matching
+
+    @property
+    def total_count(self) -> int:
+        return self._total
+
+    def set_store(self, store: Store | None) -> None:
+        self._store = store
+        self._filter = None
+        self.reload()
+
+    def set_filter(self, prompt_filter: PromptFilter) -> None:
+        self._filter = prompt_filter
+        self.reload()
+
+    def prompt_id(self, row: int) -> str | None:
+        return self._rows[row].id if 0 <= row < len(self._rows) else None
+
+    def row_of(self, prompt_id: str) -> int:
+        """The row of a fetched prompt, or -1 when it is not (yet) fetched."""
+        return next((i for i, summary in enumerate(self._rows) if summary.id == prompt_id), -1)
+
+    def reload(self) -> None:
+        """Drop every fetched page and start again from the first (after a sort, filter or import)."""
+        self.beginResetModel()
+        self._rows = []
+        self._matching = self._total = 0
+        if self._store is not None:
+            prompt_filter = self._filter or PromptFilter()
+            self._matching = self._store.count_prompt_summaries(prompt_filter)
+            self._total = self._store.count_prompt_summaries(PromptFilter())
+            # The first page comes with the reset (views would ask for it at once anyway).
+            self._rows = self._store.list_prompt_summaries(prompt_filter, self._sort_key, self._descending,
+                                                           0, PAGE_SIZE)
+        self.endResetModel()
+        self.sig_counts_changed.emit(self._matching, self._total)
+
+    def refresh_prompt(self, prompt_id: str) -> None:
+        """Re-read one fetched prompt's summary in place (its curation state or rewards changed).
+
+        The row stays where it is even if the new values would sort it elsewhere: rows jumping
+        away while a person curates them would be worse than a briefly stale order.
+        """
+        row = self.row_of(prompt_id)
+        if row < 0 or self._store is None:
+            return
+        summary = self._store.prompt_summary(prompt_id, (self._filter or PromptFilter()).scorer)
+        if summary is not None:
+            self._rows[row] = summary
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    # --- lazy loading --------------------------------------------------------------------------
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> bool:
+        return not parent.isValid() and len(self._rows) < self._matching
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> None:
+        if parent.isValid() or self._store is None:
+            return
+        page = self._store.list_prompt_summaries(self._filter or PromptFilter(), self._sort_key,
+                                                 self._descending, len(self._rows), PAGE_SIZE)
+        if not page:  # the table shrank under us; stop asking
+            self._matching = len(self._rows)
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+        self._rows.extend(page)
+        self.endInsertRows()
+
+    # --- QAbstractTableModel -------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section][0]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section][3]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        summary = self._rows[index.row()]
+        column = index.column()
+        value = getattr(summary, COLUMNS[column][1])
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(column, value)
+        if role == Qt.ItemDataRole.ToolTipRole and column == TEXT_COLUMN:
+            return summary.text[:2000]
+        if role == Qt.ItemDataRole.ForegroundRole and column == GAIN_COLUMN and value:
+            return GAIN_UP if value > 0 else GAIN_DOWN
+        if role == Qt.ItemDataRole.TextAlignmentRole and column not in (TEXT_COLUMN, STATE_COLUMN):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == PROMPT_ID_ROLE:
+            return summary.id
+        return None
+
+    @staticmethod
+    def _display(column: int, value: Any) -> str:
+        if column == TEXT_COLUMN:
+            return " ".join(str(value).split())[:200]  # one line; the tooltip holds the rest
+        if column == REWARD_COLUMN:
+            return "—" if value is None else f"{value:.3f}"
+        if column == GAIN_COLUMN:
+            return "—" if value is None else f"{value:+.3f}"
+        if column == STATE_COLUMN:
+            return str(value or "").replace("_", " ")
+        return str(value)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Ask the Store for a new order; the fetched pages no longer apply, so start again."""
+        self._sort_key = COLUMNS[column][2] if 0 <= column < len(COLUMNS) else "added"
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        self.reload()

@@ -1,0 +1,1 @@
+"""Dockable panels: one feature per module, each a view of the ProjectContext."""

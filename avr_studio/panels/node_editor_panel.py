@@ -1,0 +1,315 @@
+"""The current node up close: its text (and the person's edit), scores, verdict and history, with the
+curation keys — A accept, X reject, Space skip, E edit, Ctrl+Enter commit, Esc cancel, R regenerate.
+
+Verdicts apply to responses, criticisms and improvements: a verdict on the response matters too (an
+accepted response is never the rejected side of the response pair). Long thoughts take no verdict.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from avr_studio.commands.curation import (
+    CLEAR_VERDICT,
+    REVERT_EDIT,
+    EditTextCommand,
+    SetVerdictCommand,
+    submit_regenerate_improvements,
+)
+from avr_studio.models.tree_model import PromptTrees, node_summary_html
+
+if TYPE_CHECKING:
+    from avr_studio.context import ProjectContext
+    from backend.avr.tree import TreeNode
+
+VERDICT_KINDS = frozenset({"response", "criticism", "improvement"})
+
+# action id (actions.py) → (button label, shortcut, method name)
+CURATION_KEYS: dict[str, tuple[str, str, str]] = {
+    "curate.accept": ("Accept", "A", "accept"),
+    "curate.reject": ("Reject", "X", "reject"),
+    "curate.skip": ("Skip", "Space", "skip"),
+    "curate.edit": ("Edit", "E", "start_edit"),
+    "curate.commit": ("Commit", "Ctrl+Return", "commit_edit"),
+    "curate.cancel": ("Cancel", "Esc", "cancel_edit"),
+    "curate.regenerate": ("Regenerate improvements", "R", "regenerate"),
+}
+
+
+def _author() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+class NodeEditorPanel(QWidget):
+    """Shows `context.current_node_id` and turns the curation keys into undoable commands."""
+
+    sig_regenerate_requested = Signal(str)
+    """Improvements were asked for from this criticism (node id); the job has been submitted."""
+
+    sig_edit_started = Signal(str)
+    """The person started editing this node's text (node id)."""
+
+    def __init__(self, context: ProjectContext, parent: QWidget | None = None, author: str | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("node_editor_panel")
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click anywhere in the panel arms its keys
+        self._context = context
+        self.author = author or _author()
+        self.trees: PromptTrees | None = None
+        self.node_id: str | None = None
+        self.editing = False
+
+        self.header_label = QLabel(textFormat=Qt.TextFormat.RichText, wordWrap=True)
+        self.original_button = QPushButton("edited — show original", checkable=True)
+        self.original_button.setToolTip("Show the model's text instead of the person's edit")
+        self.text_edit = QPlainTextEdit(readOnly=True)
+        self.scores_table = QTableWidget(0, 2)
+        self.scores_table.setHorizontalHeaderLabels(["Scorer", "Score"])
+        self.history_table = QTableWidget(0, 4)
+        self.history_table.setHorizontalHeaderLabels(["When", "Who", "Verdict", "Edit"])
+        for table in (self.scores_table, self.history_table):
+            table.verticalHeader().hide()
+            table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+            table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            table.horizontalHeader().setStretchLastSection(True)
+
+        self.actions_by_id: dict[str, QAction] = {}
+        self.buttons: dict[str, QPushButton] = {}
+        button_row = QHBoxLayout()
+        for action_id, (label, shortcut, method) in CURATION_KEYS.items():
+            action = QAction(label, self, shortcut=QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(getattr(self, method))
+            self.addAction(action)
+            self.actions_by_id[action_id] = action
+            button = QPushButton(f"{label} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the panel, not a button
+            button.clicked.connect(getattr(self, method))
+            self.buttons[action_id] = button
+            button_row.addWidget(button)
+        button_row.addStretch(1)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        header_row = QHBoxLayout()
+        header_row.addWidget(self.header_label, 1)
+        header_row.addWidget(self.original_button)
+        top_layout.addLayout(header_row)
+        top_layout.addWidget(self.text_edit, 1)
+        top_layout.addLayout(button_row)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.scores_table)
+        bottom.addWidget(self.history_table)
+        bottom.setStretchFactor(1, 2)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+        self.bind_actions(context.actions)  # in the app, the window's actions carry the shortcuts
+        self.original_button.toggled.connect(lambda _on: self._show_text())
+        context.sig_node_selected.connect(self.show_node)
+        context.sig_data_changed.connect(self._on_data_changed)
+        context.sig_project_closed.connect(lambda: self.show_node(""))
+        context.sig_project_opened.connect(lambda: self.show_node(""))
+        self.show_node(context.current_node_id or "")
+
+    # --- public --------------------------------------------------------------------------------
+    @property
+    def tree_node(self) -> TreeNode | None:
+        return self.trees.by_id.get(self.node_id) if self.trees and self.node_id else None
+
+    def bind_actions(self, actions: dict[str, QAction]) -> None:
+        """Drive the panel from the main window's curation actions instead of its own shortcuts
+        (the same key on two active actions would be ambiguous and fire neither). The panel's own
+        action keeps deciding whether the window's one is enabled."""
+        for action_id, own in self.actions_by_id.items():
+            window_action = actions.get(action_id)
+            if window_action is None:
+                continue
+            self.removeAction(own)
+            window_action.triggered.connect(own.trigger)
+            own.changed.connect(lambda own=own, w=window_action: w.setEnabled(own.isEnabled()))
+            window_action.setEnabled(own.isEnabled())
+
+    def show_node(self, node_id: str) -> None:
+        if self.editing and node_id != self.node_id:
+            self._keep_draft()
+        store = self._context.store
+        node = store.get_node(node_id) if store is not None and node_id else None
+        self.node_id = node.id if node else None
+        self.trees = PromptTrees.load(store, node.prompt_id) if node and store else None
+        self.original_button.setChecked(False)
+        self._refresh()
+
+    def accept(self) -> None:
+        self._set_verdict("accept")
+
+    def reject(self) -> None:
+        self._set_verdict("reject")
+
+    def skip(self) -> None:
+        self._set_verdict("skip")
+
+    def start_edit(self) -> None:
+        tree_node = self.tree_node
+        if tree_node is None or self.editing:
+            return
+        self.editing = True
+        self.original_button.setChecked(False)
+        self.text_edit.setPlainText(tree_node.text)
+        self.text_edit.setReadOnly(False)
+        self.text_edit.setFocus()
+        self._update_enabled()
+        self.sig_edit_started.emit(tree_node.id)
+
+    def commit_edit(self) -> None:
+        tree_node = self.tree_node
+        if not self.editing or tree_node is None:
+            return
+        new_text = self.text_edit.toPlainText()
+        if not new_text.strip():
+            QMessageBox.information(self, "Empty text", "A node's text cannot be empty. Type a text, or press "
+                                    "Esc to cancel (reject the node if it should not be used).")
+            return
+        self._end_edit()
+        if new_text == tree_node.text:  # unchanged: no edit, keep the history clean
+            self._refresh()
+            return
+        if new_text == tree_node.node.text:
+            new_text = REVERT_EDIT  # typed back to the model's text: that is dropping the edit
+        self._push(EditTextCommand(self._context.store, tree_node.id, new_text, self.author,
+                                   self._context.notify_data_changed))
+
+    def cancel_edit(self) -> None:
+        if self.editing:
+            self._end_edit()
+            self._refresh()
+
+    def regenerate(self) -> None:
+        tree_node = self.tree_node
+        if tree_node is None or tree_node.kind != "criticism" or self.editing:
+            return
+        try:
+            submit_regenerate_improvements(self._context, tree_node.id)
+        except (RuntimeError, ValueError) as exc:
+            QMessageBox.warning(self, "Cannot regenerate improvements", str(exc))
+            return
+        self.sig_regenerate_requested.emit(tree_node.id)
+
+    # --- internals -----------------------------------------------------------------------------
+    def _keep_draft(self) -> None:
+        # Moving to another node mid-edit commits the draft (one Ctrl+Z takes it back): typed work
+        # is never lost silently, and no dialog interrupts keyboard navigation.
+        if self.text_edit.toPlainText().strip():
+            self.commit_edit()
+        else:
+            self.cancel_edit()
+
+    def _set_verdict(self, verdict: str) -> None:
+        tree_node = self.tree_node
+        if tree_node is None or self.editing or tree_node.kind not in VERDICT_KINDS:
+            return
+        self._push(SetVerdictCommand(self._context.store, tree_node.id, verdict, self.author,
+                                     self._context.notify_data_changed))
+
+    def _push(self, command) -> None:
+        # The command's callback emits sig_data_changed, which reloads this panel and the others.
+        self._context.undo_stack.push(command)
+
+    def _end_edit(self) -> None:
+        self.editing = False
+        self.text_edit.setReadOnly(True)
+        self._update_enabled()
+
+    def _on_data_changed(self, prompt_id: str) -> None:
+        if self.trees is not None and prompt_id in ("", self.trees.prompt_id) and not self.editing:
+            self.show_node(self.node_id or "")
+
+    def _refresh(self) -> None:
+        tree_node = self.tree_node
+        self._show_header(tree_node)
+        self._show_text()
+        self._show_scores()
+        self._show_history()
+        self._update_enabled()
+
+    def _show_header(self, tree_node: TreeNode | None) -> None:
+        if tree_node is None or self.trees is None:
+            self.header_label.setText("<i>Select a node in the tree.</i>")
+            return
+        self.header_label.setText(node_summary_html(tree_node, self.trees.reward(tree_node.id)))
+
+    def _show_text(self) -> None:
+        if self.editing:
+            return
+        tree_node = self.tree_node
+        self.original_button.setVisible(bool(tree_node and tree_node.is_edited))
+        if tree_node is None:
+            self.text_edit.clear()
+        elif self.original_button.isChecked():
+            self.text_edit.setPlainText(tree_node.node.text)
+        else:
+            self.text_edit.setPlainText(tree_node.text)
+
+    def _show_scores(self) -> None:
+        store = self._context.store
+        scores = store.node_scores(self.node_id) if store is not None and self.node_id else {}
+        self.scores_table.setRowCount(len(scores))
+        for row, (scorer, value) in enumerate(sorted(scores.items())):
+            self.scores_table.setItem(row, 0, QTableWidgetItem(scorer))
+            value_item = QTableWidgetItem(f"{value:.4f}")
+            value_item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.scores_table.setItem(row, 1, value_item)
+
+    def _show_history(self) -> None:
+        store = self._context.store
+        history = store.annotation_history(self.node_id) if store is not None and self.node_id else []
+        self.history_table.setRowCount(len(history))
+        for row, annotation in enumerate(reversed(history)):  # newest first
+            edit = annotation.edited_text
+            cells = (annotation.created_at.strftime("%Y-%m-%d %H:%M:%S"), annotation.author,
+                     "cleared" if annotation.verdict == CLEAR_VERDICT else annotation.verdict or "",
+                     "" if edit is None else "(back to the model's text)" if edit == REVERT_EDIT
+                     else " ".join(edit.split())[:80])
+            for column, text in enumerate(cells):
+                self.history_table.setItem(row, column, QTableWidgetItem(text))
+
+    def _update_enabled(self) -> None:
+        tree_node = self.tree_node
+        has_node = tree_node is not None
+        can_judge = has_node and tree_node.kind in VERDICT_KINDS and not self.editing
+        enabled = {
+            "curate.accept": can_judge, "curate.reject": can_judge, "curate.skip": can_judge,
+            "curate.edit": has_node and not self.editing,
+            "curate.commit": self.editing, "curate.cancel": self.editing,
+            "curate.regenerate": has_node and tree_node.kind == "criticism" and not self.editing,
+        }
+        for action_id, on in enabled.items():
+            self.actions_by_id[action_id].setEnabled(bool(on))
+            self.buttons[action_id].setEnabled(bool(on))

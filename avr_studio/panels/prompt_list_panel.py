@@ -1,0 +1,148 @@
+"""The project's prompts as a sortable, filterable, lazily loaded table; picking a row picks the prompt."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from avr_studio.models.prompt_list_model import STATE_COLUMN, TEXT_COLUMN, PromptListModel
+from backend.store import PromptFilter
+from backend.store.summaries import STATES as PROMPT_STATES
+
+if TYPE_CHECKING:
+    from avr_studio.context import ProjectContext
+
+SEARCH_DEBOUNCE_MS = 250  # one query per pause in typing, not one per key
+
+
+class PromptListPanel(QWidget):
+    """Filter bar over a PromptListModel table; the selected row becomes the context's prompt."""
+
+    sig_counts_changed = Signal(str)
+    """The "N of M prompts" line changed (the main window shows it in its status bar)."""
+
+    def __init__(self, context: ProjectContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("prompt_list_panel")
+        self._context = context
+        self.model = PromptListModel(parent=self)
+
+        self.search_edit = QLineEdit(placeholderText="Search prompts…", clearButtonEnabled=True)
+        self.state_combo = QComboBox()
+        self.state_combo.addItem("Any state", None)
+        for state in PROMPT_STATES:
+            self.state_combo.addItem(state.replace("_", " ").capitalize(), state)
+        self.improving_check = QCheckBox("Only improving")
+        self.improving_check.setToolTip("Only prompts with at least one refinement that beats its answer (Δ > 0)")
+        self.min_gain_spin = QDoubleSpinBox(decimals=3, singleStep=0.05, minimum=-1000.0, maximum=1000.0)
+        self.min_gain_spin.setMinimum(-1000.0)
+        self.min_gain_spin.setSpecialValueText("any")  # shown at the minimum: no Δ filter
+        self.min_gain_spin.setValue(self.min_gain_spin.minimum())
+        self.min_gain_spin.setToolTip("Only prompts whose best refinement gains at least this much")
+        self.count_label = QLabel()
+
+        # Two rows: the panel usually lives in a narrow dock, and the search field needs the width.
+        bar = QHBoxLayout()
+        bar.addWidget(self.state_combo)
+        bar.addWidget(self.improving_check)
+        bar.addStretch(1)
+        bar.addWidget(QLabel("min Δ"))
+        bar.addWidget(self.min_gain_spin)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Until a header is clicked, prompts stay in the order they were added (the store's default).
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(TEXT_COLUMN, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, STATE_COLUMN + 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.search_edit)
+        layout.addLayout(bar)
+        layout.addWidget(self.table)
+        layout.addWidget(self.count_label)
+
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self.apply_filter)
+        self.search_edit.textChanged.connect(self._search_timer.start)
+        self.state_combo.currentIndexChanged.connect(self.apply_filter)
+        self.improving_check.toggled.connect(self.apply_filter)
+        self.min_gain_spin.valueChanged.connect(self.apply_filter)
+        self.model.sig_counts_changed.connect(self._show_counts)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+
+        context.sig_project_opened.connect(self._on_project_opened)
+        context.sig_project_closed.connect(lambda: self.model.set_store(None))
+        context.sig_prompt_selected.connect(self._select_prompt_row)
+        context.sig_data_changed.connect(self._on_data_changed)
+        if context.store is not None:
+            self._on_project_opened()
+
+    # --- filter --------------------------------------------------------------------------------
+    def current_filter(self) -> PromptFilter:
+        """The filter the bar shows right now."""
+        min_gain = self.min_gain_spin.value()
+        return PromptFilter(
+            text=self.search_edit.text().strip(),
+            state=self.state_combo.currentData(),
+            min_gain=None if min_gain <= self.min_gain_spin.minimum() else min_gain,
+            has_improving=True if self.improving_check.isChecked() else None,
+        )
+
+    def apply_filter(self) -> None:
+        self._search_timer.stop()
+        self.model.set_filter(self.current_filter())
+
+    # --- reactions -----------------------------------------------------------------------------
+    def _on_project_opened(self) -> None:
+        self.model.set_store(self._context.store)
+        self.model.set_filter(self.current_filter())
+
+    def _on_data_changed(self, prompt_id: str) -> None:
+        if prompt_id:
+            self.model.refresh_prompt(prompt_id)
+        else:  # many prompts changed (an import, a finished job): counts and order may differ
+            self.model.reload()
+
+    def _show_counts(self, matching: int, total: int) -> None:
+        text = f"{matching:,} of {total:,} prompts"
+        self.count_label.setText(text)
+        self.sig_counts_changed.emit(text)
+        # Counts follow every reload (sort, filter); the reset forgot the selection, so restore it.
+        self._select_prompt_row(self._context.current_prompt_id or "")
+
+    def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        prompt_id = self.model.prompt_id(current.row()) if current.isValid() else None
+        if prompt_id:
+            self._context.select_prompt(prompt_id)
+
+    def _select_prompt_row(self, prompt_id: str) -> None:
+        row = self.model.row_of(prompt_id)
+        if row < 0 or self.table.currentIndex().row() == row:
+            return
+        self.table.selectionModel().setCurrentIndex(
+            self.model.index(row, 0),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(self.model.index(row, 0))

@@ -1,0 +1,41 @@
+"""In the real main window, the curation keys reach the panels once (no ambiguous duplicate shortcuts)."""
+
+import pytest
+from PySide6.QtCore import Qt
+
+from avr_studio.app_settings import AppSettings
+from avr_studio.context import ProjectContext
+from avr_studio.main_window import MainWindow
+from backend.domain import NodeState
+from tests.gui.curation_store_fixture import build_curation_project
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    project = build_curation_project(tmp_path)
+    context = ProjectContext(project.store)
+    main = MainWindow(context, AppSettings())
+    qtbot.addWidget(main)
+    main.show()
+    with qtbot.waitActive(main):
+        main.activateWindow()
+    yield main, context, project
+    project.store.close()
+
+
+def test_keys_in_the_tree_curate_undo_and_toggle_the_diff(qtbot, window):
+    main, context, project = window
+    context.select_prompt(project.p1)
+    context.select_node("c1")
+    tree = main.panels["tree"]
+    tree.view.setFocus()
+    qtbot.keyClick(tree.view, Qt.Key.Key_A)
+    qtbot.keyClick(tree.view, Qt.Key.Key_Down)
+    qtbot.keyClick(tree.view, Qt.Key.Key_X)
+    states = project.store.node_states(project.p1)
+    assert states["c1"] == NodeState("accept") and states["c2"] == NodeState("reject")
+    qtbot.keyClick(tree.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert "c2" not in project.store.node_states(project.p1)
+    assert main.compare_panel.diff_enabled
+    qtbot.keyClick(tree.view, Qt.Key.Key_D)
+    assert not main.compare_panel.diff_enabled

@@ -1,0 +1,71 @@
+"""Export dialog: writes the chosen data off the UI thread and reports counts, or the error to fix."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from avr_studio.dialogs.export_dialog import ExportDialog
+from avr_studio.models.tree_model import PromptTrees
+from backend.avr.pairs import build_stage1
+from backend.config import PairConfig
+from tests.gui.curation_store_fixture import SCORER, build_curation_project
+
+SCREENS = Path("/tmp/avr-screens")
+
+
+@pytest.fixture
+def project(tmp_path):
+    built = build_curation_project(tmp_path)
+    trees = PromptTrees.load(built.store, built.p1)
+    data = build_stage1(built.store.get_prompt(built.p1), trees.roots, built.store.templates,
+                        PairConfig(scorer=SCORER))
+    built.store.replace_stage1_data([built.p1], data.pairs, data.rsft)
+    yield built
+    built.store.close()
+
+
+def test_export_writes_pairs_and_reports_counts(qtbot, project, tmp_path):
+    dialog = ExportDialog(project.store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.path_edit.text().endswith("exports/pairs-trl.jsonl")  # suggested in the project
+    out = tmp_path / "out" / "pairs.jsonl"
+    out.parent.mkdir()
+    dialog.path_edit.setText(str(out))
+    with qtbot.waitSignal(dialog.sig_export_finished, timeout=10000) as done:
+        dialog.export_button.click()
+        assert dialog.is_running or done.signal_triggered
+    report = done.args[0]
+    assert report.rows == 3
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 3 and {"chosen", "rejected"} <= set(rows[0])
+    assert "Wrote 3 rows (pairs, trl, jsonl)" in dialog.result_label.text()
+    assert dialog.export_button.isEnabled()
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    qtbot.wait(10)
+    dialog.grab().save(str(SCREENS / "export_dialog.png"))
+
+
+def test_export_reports_what_to_do_when_there_is_nothing(qtbot, project):
+    dialog = ExportDialog(project.store)
+    qtbot.addWidget(dialog)
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("long-thought"))
+    assert dialog.path_edit.text().endswith("long-thought-trl.jsonl")  # the suggestion follows the choices
+    with qtbot.waitSignal(dialog.sig_export_failed, timeout=10000) as failed:
+        dialog.export_button.click()
+    assert "nothing to export" in failed.args[0]
+    assert "nothing to export" in dialog.result_label.text()
+
+
+def test_llamafactory_export_writes_a_folder(qtbot, project, tmp_path):
+    dialog = ExportDialog(project.store)
+    qtbot.addWidget(dialog)
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("sft"))
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("llamafactory"))
+    dialog.file_type_combo.setCurrentIndex(dialog.file_type_combo.findData("json"))
+    dialog.path_edit.setText(str(tmp_path / "lf"))
+    with qtbot.waitSignal(dialog.sig_export_finished, timeout=10000) as done:
+        dialog.export_button.click()
+    assert done.args[0].rows == 1
+    assert (tmp_path / "lf" / "dataset_info.json").is_file()
