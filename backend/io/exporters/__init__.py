@@ -1,0 +1,71 @@
+"""Export a project's pairs, RSFT samples or long thoughts for training elsewhere (TRL, LLaMA-Factory, AvR layout).
+
+`export` reads from the store; `export_rows` does the same from plain lists, so callers that built
+pairs themselves (or tests) need no store. Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from backend.domain import Pair, SftSample
+from backend.errors import BadInputError, UserError
+from backend.io.exporters import rows as row_layouts
+from backend.io.exporters.files import FILE_FORMATS, file_format_of, write_rows
+from backend.io.exporters.llamafactory import write_folder
+from backend.io.reports import ExportReport
+
+EXPORT_KINDS = ("pairs", "sft", "long-thought")
+EXPORT_FORMATS = ("trl", "llamafactory", "avr")
+_SFT_KIND = {"sft": "rsft", "long-thought": "long_thought"}  # export kind -> SftSample.kind
+_PAIR_ROWS = {"trl": row_layouts.trl_pair_row, "llamafactory": row_layouts.sharegpt_pair_row,
+              "avr": row_layouts.avr_pair_row}
+_SFT_ROWS = {"trl": row_layouts.trl_sft_row, "llamafactory": row_layouts.sharegpt_sft_row,
+             "avr": row_layouts.avr_sft_row}
+
+
+def export(store: Any, kind: str, format: str, out: Path | str, file_format: str | None = None,
+           pair_kind: str | None = None) -> ExportReport:
+    """Write the project's `kind` data in `format` to `out` (a file; a folder for llamafactory).
+
+    `file_format` (jsonl, json, parquet) defaults to `out`'s extension, or json for a LLaMA-Factory
+    folder. `pair_kind` limits a pairs export to one pair kind (response, criticism, ...).
+    """
+    _check_choice("kind", kind, EXPORT_KINDS)
+    if kind == "pairs":
+        items: Sequence[Pair | SftSample] = store.pairs(kind=pair_kind)
+    else:
+        items = store.sft_samples(kind=_SFT_KIND[kind])
+    if not items:
+        what = f"{pair_kind} pairs" if pair_kind else kind.replace("-", " ") + " samples"
+        raise UserError(f"nothing to export: the project has no {what} yet; build them first "
+                        "(curate trees, then build pairs / samples)")
+    return export_rows(items, kind, format, out, file_format)
+
+
+def export_rows(items: Sequence[Pair | SftSample], kind: str, format: str, out: Path | str,
+                file_format: str | None = None) -> ExportReport:
+    started = time.perf_counter()
+    _check_choice("kind", kind, EXPORT_KINDS)
+    _check_choice("format", format, EXPORT_FORMATS)
+    out = Path(out)
+    if file_format is None:
+        file_format = "json" if format == "llamafactory" else file_format_of(out)
+    _check_choice("file format", file_format, FILE_FORMATS)
+    to_row = _PAIR_ROWS[format] if kind == "pairs" else _SFT_ROWS[format]
+    rows = [to_row(item) for item in items]
+    if format == "llamafactory":
+        files = write_folder(rows, out, kind, file_format)
+    else:
+        write_rows(rows, out, file_format)
+        files = [out]
+    return ExportReport(path=out, kind=kind, format=format, file_format=file_format, rows=len(rows),
+                        files=files, seconds=time.perf_counter() - started)
+
+
+def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise BadInputError(f"unknown export {what} {value!r}; choose one of {', '.join(choices)}")
