@@ -1,0 +1,279 @@
+"""`avr-studio generate | chain | score | refine`: model jobs run in the worker process, with progress bars.
+
+The CLI owns the project database: it builds the payload, records the job, imports results from the
+job's journal as they arrive, and cancels the job on Ctrl-C. Progress bars go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from backend import protocol
+from backend.config import (
+    EMBEDDED_MODEL,
+    ENGINE_KINDS,
+    RATING_MODES,
+    ChainConfig,
+    ModelSpec,
+    SamplingConfig,
+    ScorerSpec,
+    TreeConfig,
+)
+from backend.errors import UserError
+
+TEMPLATE_CHOICES = ("auto", "project", "default", "small-model")
+
+
+# -- flags ------------------------------------------------------------------------------------------
+def _selection_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", type=Path, metavar="DIR", help="Project folder.")
+    parser.add_argument("--prompts", type=int, default=None, metavar="N", help="Use the first N prompts.")
+    parser.add_argument("--where", default=None, metavar="TEXT", help="Use prompts whose text contains TEXT.")
+
+
+def _model_flags(parser: argparse.ArgumentParser, scorers_repeat: bool = False) -> None:
+    parser.add_argument("--model", default=EMBEDDED_MODEL, metavar="NAME_OR_DIR",
+                        help="Generator: a model folder, a server model name, or the embedded demo model "
+                             "(default; SmolLM2-135M, small and shallow).")
+    parser.add_argument("--engine", choices=ENGINE_KINDS, default="transformers", help="Generation engine.")
+    parser.add_argument("--base-url", action="append", default=[], metavar="URL",
+                        help="OpenAI-compatible server URL (repeat for several replicas).")
+    parser.add_argument("--dtype", default=None, choices=("float32", "bfloat16", "float16"),
+                        help="Generation dtype (default bfloat16).")
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default).")
+    parser.add_argument("--scorer", action="append" if scorers_repeat else "store", default=None,
+                        metavar="KIND[:MODEL]",
+                        help="Reward scorer, e.g. likelihood, classifier:/path/to/reward-model, "
+                             "relevance, server:NAME (with --scorer-url). Default: likelihood on the embedded model."
+                        + (" Repeat to score with several." if scorers_repeat else ""))
+    parser.add_argument("--scorer-url", default="", metavar="URL", help="Base URL of a server scorer.")
+    parser.add_argument("--rating-mode", choices=RATING_MODES, default=None,
+                        help="What to do with a criticism whose 'Rating: [[k]]' does not parse "
+                             "(default constrained).")
+    parser.add_argument("--templates", choices=TEMPLATE_CHOICES, default="auto",
+                        help="JUDGE/REVISE wording: the project's current ones, the built-in default or "
+                             "small-model ones; auto = small-model for the embedded model unless the project's "
+                             "templates were edited, else the project's.")
+    parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
+    parser.add_argument("--temperature", type=float, default=0.7, metavar="T")
+    parser.add_argument("--top-p", type=float, default=0.8, metavar="P")
+    parser.add_argument("--seed", type=int, default=None, metavar="S")
+    parser.add_argument("--python", default=sys.executable, metavar="PATH",
+                        help="Interpreter that runs the worker (e.g. a vLLM environment's python).")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    generate = subparsers.add_parser("generate", help="Grow Stage I refinement trees and score their answers.")
+    _selection_flags(generate)
+    _model_flags(generate, scorers_repeat=True)
+    generate.add_argument("--criticisms", type=int, default=2, metavar="K", help="Criticisms per answer.")
+    generate.add_argument("--improvements", type=int, default=2, metavar="M", help="Improvements per criticism.")
+    generate.add_argument("--rating-retries", type=int, default=5, help="Re-samples in rating mode drop.")
+    generate.set_defaults(func=run_generate)
+
+    chain = subparsers.add_parser("chain", help="Stage II greedy refinement chains and long thoughts.")
+    _selection_flags(chain)
+    _model_flags(chain)
+    chain.add_argument("--rounds", type=int, default=5, help="Most refinement rounds per chain.")
+    chain.add_argument("--start", choices=("best", "sample"), default="best",
+                       help="Start from the best stored answer, or sample a fresh one.")
+    chain.set_defaults(func=run_chain)
+
+    score = subparsers.add_parser("score", help="Score stored answers with a reward scorer.")
+    _selection_flags(score)
+    score.add_argument("--scorer", required=True, metavar="KIND[:MODEL]", help="e.g. classifier:/path/to/rm")
+    score.add_argument("--scorer-url", default="", metavar="URL", help="Base URL of a server scorer.")
+    score.add_argument("--rescore", action="store_true", help="Score again answers this scorer already scored.")
+    score.add_argument("--python", default=sys.executable, metavar="PATH", help="Interpreter of the worker.")
+    score.set_defaults(func=run_score)
+
+    refine = subparsers.add_parser("refine", help="Refine one answer recursively at inference time (no project).")
+    refine.add_argument("prompt", metavar="PROMPT", help="The question to answer.")
+    _model_flags(refine)
+    refine.add_argument("--rounds", type=int, default=3, help="Criticise-and-revise rounds.")
+    refine.set_defaults(func=run_refine)
+
+
+# -- specs from flags -------------------------------------------------------------------------------
+def _checked(make, **kwargs):
+    try:
+        return make(**kwargs)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def scorer_spec(text: str | None, url: str = "") -> ScorerSpec:
+    kind, _, model = (text or "likelihood").partition(":")
+    return _checked(ScorerSpec, kind=kind, model=model or "embedded", base_url=url)
+
+
+def model_spec(args: argparse.Namespace) -> ModelSpec:
+    extra = {"dtype": args.dtype} if args.dtype else {}
+    if args.rating_mode:
+        extra["rating_mode"] = args.rating_mode
+    return _checked(ModelSpec, name=args.model, engine=args.engine, base_urls=list(args.base_url),
+                    device=args.device, **extra)
+
+
+def sampling_config(args: argparse.Namespace) -> SamplingConfig:
+    return _checked(SamplingConfig, temperature=args.temperature, top_p=args.top_p,
+                    max_new_tokens=args.max_new_tokens, seed=args.seed)
+
+
+def choose_templates(choice: str, model: ModelSpec, store=None):
+    from backend.avr.templates import DEFAULT_TEMPLATES, SMALL_MODEL_TEMPLATES
+    from backend.engines.embedded import EMBEDDED_ALIASES
+
+    project = store.current_templates() if store is not None else DEFAULT_TEMPLATES
+    if choice == "auto":
+        edited = project.version != DEFAULT_TEMPLATES.version
+        choice = "small-model" if model.name in EMBEDDED_ALIASES and not edited else "project"
+    chosen = {"project": project, "default": DEFAULT_TEMPLATES, "small-model": SMALL_MODEL_TEMPLATES}[choice]
+    if store is not None and chosen.version != project.version:
+        store.save_templates(chosen, make_current=False)  # nodes name their template version
+    return chosen
+
+
+# -- running ----------------------------------------------------------------------------------------
+class _ProgressPrinter:
+    """A tqdm bar on stderr driven by Progress events; warnings and errors printed above it."""
+
+    def __init__(self, description: str) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=0, desc=description, unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def __call__(self, event: protocol.Message) -> None:
+        if isinstance(event, protocol.Progress):
+            self._bar.total = event.total
+            self._bar.n = event.done
+            rate = f"{event.tokens_per_s:.0f} tok/s" if event.tokens_per_s else ""
+            self._bar.set_postfix_str(f"{event.message} {rate}".strip(), refresh=False)
+            self._bar.refresh()
+        elif isinstance(event, protocol.Log) and event.level == "warning":  # failures come as JobFailed
+            self._bar.write(f"{event.level}: {event.text}", file=sys.stderr)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _run_in_project(store, kind: str, payload: dict, python: str, description: str):
+    from backend.worker.job_session import new_job_dir, run_job
+
+    printer = _ProgressPrinter(description)
+    try:
+        outcome = run_job(kind, payload, new_job_dir(store.project_dir), store=store, python_executable=python,
+                          on_event=printer)
+    finally:
+        printer.close()
+    return _report(outcome)
+
+
+def _report(outcome) -> object:
+    if outcome.status == "failed" and outcome.failure is not None:
+        raise UserError(f"{outcome.failure.title}. {outcome.failure.what_to_do} (job {outcome.job_id}; "
+                        f"log {outcome.job_dir / 'log.txt'})")
+    if outcome.status == "cancelled":
+        print(f"Job {outcome.job_id} cancelled; what it finished is kept.", file=sys.stderr)
+    return outcome
+
+
+def _open_project(path: Path):
+    from backend.store import Store
+    from backend.worker.ingest import ingest_pending_journals
+
+    store = Store.open(path)
+    recovered = ingest_pending_journals(store)  # results of a job that crashed or was killed
+    if recovered:
+        print(f"Imported {recovered} results left by an earlier job.", file=sys.stderr)
+    return store
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from backend.worker.payloads import select_prompts, stage1_payload
+
+    model = model_spec(args)
+    scorers = [scorer_spec(s, args.scorer_url) for s in (args.scorer or [None])]
+    tree = _checked(TreeConfig, criticisms=args.criticisms, improvements=args.improvements,
+                    rating_retries=args.rating_retries)
+    with _open_project(args.project) as store:
+        prompts = select_prompts(store, args.prompts, args.where)
+        payload = stage1_payload(store, prompts, model, scorers, tree, sampling_config(args),
+                                 choose_templates(args.templates, model, store), args.rating_mode)
+        outcome = _run_in_project(store, "stage1", payload, args.python, "generate")
+    s = outcome.summary
+    if outcome.status == "finished":
+        print(f"Generated {s.get('nodes', 0)} nodes and {s.get('scores', 0)} scores for {s.get('prompts', 0)} "
+              f"prompts (job {outcome.job_id}).")
+    return 0 if outcome.status == "finished" else 1
+
+
+def run_chain(args: argparse.Namespace) -> int:
+    from backend.worker.payloads import chain_payload, select_prompts
+
+    model = model_spec(args)
+    config = _checked(ChainConfig, rounds=args.rounds, start=args.start)
+    with _open_project(args.project) as store:
+        prompts = select_prompts(store, args.prompts, args.where)
+        payload = chain_payload(store, prompts, model, scorer_spec(args.scorer, args.scorer_url), config,
+                                TreeConfig(), sampling_config(args), choose_templates(args.templates, model, store),
+                                args.rating_mode)
+        outcome = _run_in_project(store, "chain", payload, args.python, "chain")
+    if outcome.status == "finished":
+        s = outcome.summary
+        print(f"Kept {s.get('chains', 0)} chains (with long thoughts) of {s.get('prompts', 0)} prompts "
+              f"(job {outcome.job_id}).")
+    return 0 if outcome.status == "finished" else 1
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from backend.worker.payloads import score_payload, select_prompts
+
+    spec = scorer_spec(args.scorer, args.scorer_url)
+    with _open_project(args.project) as store:
+        prompts = select_prompts(store, args.prompts, args.where)
+        payload = score_payload(store, prompts, spec, rescore=args.rescore)
+        if not payload["items"]:
+            print(f"Nothing to score: every answer of these prompts already has a {spec.label} score "
+                  "(use --rescore to score again).")
+            return 0
+        outcome = _run_in_project(store, "score", payload, args.python, "score")
+    if outcome.status == "finished":
+        print(f"Scored {outcome.summary.get('scored', 0)} answers with {spec.label} (job {outcome.job_id}).")
+    return 0 if outcome.status == "finished" else 1
+
+
+def run_refine(args: argparse.Namespace) -> int:
+    from backend.worker.job_session import run_job
+    from backend.worker.payloads import templates_dict
+
+    model = model_spec(args)
+    payload = {"prompt": args.prompt, "rounds": args.rounds, "model": model.to_dict(),
+               "scorers": [scorer_spec(args.scorer, args.scorer_url).to_dict()],
+               "sampling": sampling_config(args).to_dict(), "rating_mode": args.rating_mode or model.rating_mode}
+    payload["templates"] = templates_dict(choose_templates(args.templates, model))
+
+    def show(event: protocol.Message) -> None:
+        if isinstance(event, protocol.Result):
+            record = event.record
+            if record["type"] == "refine_answer":
+                print(f"## First answer (score {record['score']:.4f})\n{record['text']}\n", flush=True)
+            elif record["type"] == "refine_round":
+                verdict = "accepted" if record["accepted"] else "kept the previous answer"
+                print(f"## Round {record['round']}: criticism\n{record['criticism']}\n\n"
+                      f"## Round {record['round']}: revision (score {record['score']:.4f}, {verdict})\n"
+                      f"{record['answer']}\n", flush=True)
+        elif isinstance(event, protocol.Log) and event.level in ("warning", "error"):
+            print(f"{event.level}: {event.text}", file=sys.stderr)
+
+    job_dir = Path(tempfile.mkdtemp(prefix="avr-refine-")) / "refine"
+    outcome = _report(run_job("refine", payload, job_dir, python_executable=args.python, on_event=show))
+    if outcome.status != "finished":
+        return 1
+    print(f"## Final answer (score {outcome.summary['final_score']:.4f}, "
+          f"{outcome.summary['accepted_rounds']} of {outcome.summary['rounds']} rounds accepted)\n"
+          f"{outcome.summary['final_answer']}")
+    return 0

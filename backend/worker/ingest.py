@@ -1,0 +1,67 @@
+"""Import a job's journal into the project database: the records the store has not seen yet.
+
+Idempotent (nodes are keyed by id, scores are upserts, chains keyed by id) and resumable: the store
+remembers the byte offset it has imported up to. A torn last line (a crash mid-write) is left for later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backend import protocol
+from backend.domain import Chain, Node, Score
+from backend.worker.journal import journal_path, read_records
+
+BATCH_RECORDS = 2000  # records per transaction: one commit per batch, not per record
+
+
+def ingest_journal(store, job_dir: str | Path, job_id: str) -> int:
+    """Import new journal records of `job_id` from `job_dir`; return how many stored objects they held."""
+    offset = store.journal_offset(job_id)
+    nodes: list[Node] = []
+    scores: list[Score] = []
+    chains: list[Chain] = []
+    imported = 0
+    pending = 0
+
+    def flush(end: int) -> None:
+        with store.transaction():
+            store.add_nodes(nodes)  # nodes first: scores and chains refer to them
+            store.add_scores(scores)
+            for chain in chains:
+                store.add_chain(chain)
+            store.set_journal_offset(job_id, end)
+        nodes.clear()
+        scores.clear()
+        chains.clear()
+
+    end = offset
+    for end, record in read_records(job_dir, offset):
+        obj = protocol.record_to_object(record)
+        if isinstance(obj, Node):
+            nodes.append(obj)
+        elif isinstance(obj, Score):
+            scores.append(obj)
+        elif isinstance(obj, Chain):
+            chains.append(obj)
+        imported += obj is not None
+        pending += 1
+        if pending >= BATCH_RECORDS:
+            flush(end)
+            pending = 0
+    if pending:
+        flush(end)
+    return imported
+
+
+def ingest_pending_journals(store) -> int:
+    """Import every job folder's journal that has records the store has not seen (run at start)."""
+    imported = 0
+    jobs_dir = Path(store.project_dir) / "jobs"
+    if not jobs_dir.is_dir():
+        return 0
+    for job_dir in sorted(p for p in jobs_dir.iterdir() if p.is_dir()):
+        path = journal_path(job_dir)
+        if path.is_file() and path.stat().st_size > store.journal_offset(job_dir.name):
+            imported += ingest_journal(store, job_dir, job_dir.name)
+    return imported

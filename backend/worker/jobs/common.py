@@ -1,0 +1,127 @@
+"""Helpers every job shares: reading the payload, loading the engine and scorers, making nodes, scoring.
+
+Payload keys (all optional unless a job says otherwise): prompts [{id, text}], model (ModelSpec dict),
+scorers [ScorerSpec dicts], tree (TreeConfig), sampling (SamplingConfig), chain (ChainConfig),
+templates {version, judge, revise, name}, rating_mode, nodes / scores (journal records already stored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from backend import protocol
+from backend.config import ModelSpec, SamplingConfig, ScorerSpec
+from backend.domain import Node, Score, Templates, now, random_id
+from backend.errors import BadInputError
+from backend.worker.context import JobContext
+from backend.worker.model_cache import MODELS
+
+
+def model_spec(payload: dict[str, Any]) -> ModelSpec:
+    return ModelSpec.from_dict(payload.get("model"))
+
+
+def sampling_config(payload: dict[str, Any]) -> SamplingConfig:
+    return SamplingConfig.from_dict(payload.get("sampling"))
+
+
+def scorer_specs(payload: dict[str, Any]) -> list[ScorerSpec]:
+    return [ScorerSpec.from_dict(spec) for spec in payload.get("scorers") or [{}]]
+
+
+def rating_mode(payload: dict[str, Any]) -> str:
+    return payload.get("rating_mode") or model_spec(payload).rating_mode
+
+
+def templates(payload: dict[str, Any]) -> Templates:
+    data = payload.get("templates")
+    if not data:
+        from backend.avr.templates import DEFAULT_TEMPLATES
+
+        return DEFAULT_TEMPLATES
+    if not data.get("version"):
+        return Templates.make(data["judge"], data["revise"], name=data.get("name", "custom"))
+    return Templates(version=data["version"], judge=data["judge"], revise=data["revise"],
+                     name=data.get("name", "custom"))
+
+
+def prompts(payload: dict[str, Any]) -> list[dict[str, str]]:
+    found = payload.get("prompts") or []
+    if not found:
+        raise BadInputError("The job has no prompts. Import prompts into the project first "
+                            "(avr-studio import DIR FILE), or check the prompt selection.")
+    return found
+
+
+def known_objects(ctx: JobContext) -> tuple[dict[str, Node], dict[tuple[str, str], Score]]:
+    """Nodes by id and scores by (node, scorer) from the payload and from an earlier run's journal."""
+    nodes: dict[str, Node] = {}
+    scores: dict[tuple[str, str], Score] = {}
+    for record in [*ctx.payload.get("nodes", []), *ctx.payload.get("scores", []), *ctx.previous_records]:
+        obj = protocol.record_to_object(record)
+        if isinstance(obj, Node):
+            nodes[obj.id] = obj
+        elif isinstance(obj, Score):
+            scores[(obj.node_id, obj.scorer)] = obj
+    return nodes, scores
+
+
+def load_engine(ctx: JobContext):
+    spec = model_spec(ctx.payload)
+    ctx.log("info", f"generator {spec.name} ({spec.engine})")
+    return MODELS.engine(spec)
+
+
+def load_scorer(ctx: JobContext, spec: ScorerSpec):
+    ctx.log("info", f"scorer {spec.label}")
+    return MODELS.scorer(spec)
+
+
+def close_quietly(thing: Any) -> None:
+    """The job is done with an engine or scorer (the model cache may keep it for the next job)."""
+    MODELS.release(thing)
+
+
+class NodeFactory:
+    """Makes this job's nodes with the provenance every generated node records."""
+
+    def __init__(self, ctx: JobContext, model: str, sampling: SamplingConfig, template_version: str) -> None:
+        self._ctx = ctx
+        self._base = Node(id="", prompt_id="", kind="response", text="", model=model,
+                          sampling=sampling.to_dict(), seed=sampling.seed, job_id=ctx.job_id)
+        self._template_version = template_version
+
+    def make(self, prompt_id: str, kind: str, text: str, parent_id: str | None = None, round_: int = 0,
+             self_rating: int | None = None, sampling: SamplingConfig | None = None) -> Node:
+        """A new node; `sampling` overrides the job's settings when a step used its own (e.g. seed)."""
+        version = None if kind == "response" else self._template_version
+        node = replace(self._base, id=random_id(), prompt_id=prompt_id, kind=kind, text=text,
+                       parent_id=parent_id, round=round_, template_version=version, self_rating=self_rating,
+                       created_at=now())
+        if sampling is not None:
+            node = replace(node, sampling=sampling.to_dict(), seed=sampling.seed)
+        return node
+
+    def emit(self, node: Node) -> Node:
+        self._ctx.record(protocol.node_record(node))
+        return node
+
+
+def score_items(ctx: JobContext, scorer, label: str, items: list[tuple[str, str, str]],
+                batch_size: int, count_progress: bool = True) -> dict[str, float]:
+    """Score (node_id, prompt, answer) items in batches, journalling a Score per item; {node_id: value}.
+
+    Checks for cancel between batches and (unless told not to) advances progress by one step per item.
+    """
+    values: dict[str, float] = {}
+    for start in range(0, len(items), max(batch_size, 1)):
+        ctx.check_cancelled()
+        batch = items[start:start + batch_size]
+        scored = scorer.score([(prompt, answer) for _, prompt, answer in batch])
+        for (node_id, _, _), value in zip(batch, scored, strict=True):
+            ctx.record(protocol.score_record(Score(node_id=node_id, scorer=label, value=float(value))))
+            values[node_id] = float(value)
+        if count_progress:
+            ctx.progress.advance(len(batch), message=f"scored with {label}")
+    return values

@@ -1,0 +1,153 @@
+"""The worker's request loop: stdin requests in, protocol events out, one job at a time on a thread.
+
+The main thread only reads stdin, so a CancelJob arrives while a job runs; the job thread drains a
+FIFO queue of submitted jobs. Stdout carries protocol lines only (see `__main__`).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import queue
+import sys
+import threading
+import traceback
+from typing import IO
+
+from backend import protocol
+from backend.errors import JobCancelled, ModelLoadError, UserError
+from backend.worker.context import JobContext
+from backend.worker.jobs import run_job
+from backend.worker.model_cache import MODELS
+
+_STOP = object()
+_JOIN_ON_EXIT_S = 30.0  # a cancelled job gets this long to reach a cancel check before the process exits
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _devices() -> list[str]:
+    try:
+        import torch
+    except ImportError:
+        return []
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
+    return devices
+
+
+def failure_event(job_id: str, error: BaseException, log_path: str) -> protocol.JobFailed:
+    """A JobFailed that tells a person what to do: the UserError's own message, or where the bug is."""
+    trace = "".join(traceback.format_exception(error))
+    if isinstance(error, ModelLoadError):
+        return protocol.JobFailed(job_id, "The model could not be loaded", str(error), trace)
+    if isinstance(error, UserError):
+        return protocol.JobFailed(job_id, "The job could not run", str(error), trace)
+    return protocol.JobFailed(
+        job_id, f"The job stopped on an unexpected error: {type(error).__name__}: {error}",
+        f"This is a bug in AvR Studio. The full traceback is in {log_path}; please report it. "
+        "Results produced before the error are kept; submitting the job again resumes it.", trace)
+
+
+class WorkerServer:
+    def __init__(self, stdin: IO[str], stdout: IO[str]) -> None:
+        self._stdin = stdin
+        self._stdout = stdout
+        self._write_lock = threading.Lock()
+        self._jobs: queue.Queue = queue.Queue()
+        self._cancel_flags: dict[str, threading.Event] = {}
+        self._thread = threading.Thread(target=self._job_loop, name="avr-job", daemon=True)
+
+    def emit(self, message: protocol.Message) -> None:
+        with self._write_lock:
+            self._stdout.write(message.to_line())
+            self._stdout.flush()
+
+    def serve(self) -> int:
+        self._thread.start()
+        try:
+            for line in self._stdin:
+                if not line.strip():
+                    continue
+                try:
+                    request = protocol.parse_line(line)
+                except protocol.ProtocolError as exc:
+                    self.emit(protocol.Log(None, "error", f"ignored a bad request: {exc}"))
+                    continue
+                if isinstance(request, protocol.Shutdown):
+                    break
+                self._handle(request)
+        finally:
+            self._stop()
+        return 0
+
+    def _handle(self, request: protocol.Message) -> None:
+        if isinstance(request, protocol.Hello):
+            self.emit(protocol.Ready(protocol.PROTOCOL_VERSION, os.getpid(), sys.version.split()[0],
+                                     _version("torch"), _version("transformers"), _devices()))
+        elif isinstance(request, protocol.SubmitJob):
+            self._cancel_flags[request.job_id] = threading.Event()
+            self._jobs.put(request)
+        elif isinstance(request, protocol.CancelJob):
+            flag = self._cancel_flags.get(request.job_id)
+            if flag is not None:
+                flag.set()
+        else:
+            self.emit(protocol.Log(None, "error", f"ignored an event sent as a request: {request.TYPE}"))
+
+    def _stop(self) -> None:
+        """Stdin closed or Shutdown: cancel everything and give the running job a moment to stop."""
+        for flag in self._cancel_flags.values():
+            flag.set()
+        self._jobs.put(_STOP)
+        self._thread.join(_JOIN_ON_EXIT_S)
+        if not self._thread.is_alive():
+            MODELS.close_all()
+
+    def _job_loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is _STOP:
+                return
+            cancelled = self._cancel_flags[job.job_id]
+            try:
+                self._run_one(job, cancelled)
+            finally:
+                self._cancel_flags.pop(job.job_id, None)
+
+    def _run_one(self, job: protocol.SubmitJob, cancelled: threading.Event) -> None:
+        if cancelled.is_set():
+            self.emit(protocol.JobCancelled(job.job_id))
+            return
+        try:
+            ctx = JobContext(job, self.emit, cancelled)
+        except OSError as exc:
+            self.emit(failure_event(job.job_id, UserError(
+                f"The job folder {job.job_dir} cannot be written ({exc}). Check the disk and permissions."),
+                job.job_dir))
+            return
+        self.emit(protocol.JobStarted(job.job_id, job.kind))
+        try:
+            summary = run_job(job.kind, ctx)
+        except JobCancelled:
+            MODELS.discard_engine()
+            ctx.log("info", "cancelled")
+            self.emit(protocol.JobCancelled(job.job_id))
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the app as an event
+            MODELS.discard_engine()
+            event = failure_event(job.job_id, exc, str(ctx.job_dir / "log.txt"))
+            ctx.log("error", event.title, detail=event.traceback)
+            self.emit(event)
+        else:
+            if cancelled.is_set():
+                self.emit(protocol.JobCancelled(job.job_id))
+            else:
+                self.emit(protocol.JobFinished(job.job_id, summary or {}))
+        finally:
+            ctx.close()

@@ -1,0 +1,77 @@
+"""Cancel stops a running job within seconds; after SIGKILL, resubmitting the job generates only what is
+missing and loses nothing that was journalled."""
+
+import os
+import signal
+import time
+from collections import Counter
+
+import pytest
+
+from backend import protocol
+from backend.worker.client import WorkerClient, WorkerCrashedError
+from backend.worker.journal import journal_path, read_records
+from tests.worker.worker_helpers import prompts, records, run_to_end, wait_for
+
+N_PROMPTS = 3
+
+
+def slow_job(job_id, job_dir, tiny_model, tiny_scorer):
+    """Enough prompts, in small batches, that the job is still running when the test acts on it."""
+    payload = {"prompts": prompts(N_PROMPTS), "model": {**tiny_model, "batch_size": 2},
+               "scorers": [tiny_scorer], "sampling": {"max_new_tokens": 4, "seed": 3},
+               "tree": {"criticisms": 2, "improvements": 2}}
+    return protocol.SubmitJob(job_id, "stage1", str(job_dir), payload)
+
+
+def is_node_result(event):
+    return isinstance(event, protocol.Result) and event.record["type"] == "node"
+
+
+def test_cancel_stops_a_running_job_within_seconds(worker, tmp_path, tiny_model, tiny_scorer):
+    job = slow_job("j-cancel", tmp_path / "job", tiny_model, tiny_scorer)
+    worker.send(job)
+    wait_for(worker, is_node_result)
+    worker.cancel(job.job_id)
+    cancelled_at = time.monotonic()
+    events = wait_for(worker, lambda e: isinstance(e, protocol.TERMINAL_EVENTS))
+    assert isinstance(events[-1], protocol.JobCancelled)
+    assert time.monotonic() - cancelled_at < 5.0
+    generated = len(list(read_records(job.job_dir)))
+    assert 0 < generated < N_PROMPTS * 7  # it stopped part-way, and kept what it finished
+    # the worker is still usable afterwards
+    again = run_to_end(worker, protocol.SubmitJob("j-after", "score", str(tmp_path / "j2"), {
+        "scorers": [tiny_scorer], "items": [{"node_id": "n", "prompt": "x", "answer": "y"}]}))
+    assert isinstance(again[-1], protocol.JobFinished)
+
+
+def test_resubmitting_after_sigkill_generates_only_what_is_missing(worker, tmp_path, tiny_model, tiny_scorer):
+    job = slow_job("j-killed", tmp_path / "job", tiny_model, tiny_scorer)
+    first = WorkerClient(log_path=tmp_path / "first.log")
+    first.send(job)
+    seen = wait_for(first, lambda e: is_node_result(e) and e.seq >= 3)
+    os.kill(first.process.pid, signal.SIGKILL)
+    with pytest.raises(WorkerCrashedError):
+        while True:
+            first.next_event(timeout_s=30)
+    first.close()
+    announced = records(seen, "node")
+    before = [record for _, record in read_records(job.job_dir)]
+    assert all(record in before for record in announced)  # journalled before it was announced
+    # a crash mid-write leaves half a line; the resumed job must cut it off, not choke on it
+    with journal_path(job.job_dir).open("ab") as handle:
+        handle.write(b'{"type": "node", "id": "torn')
+
+    events = run_to_end(worker, job)  # any worker: the job folder carries the state
+    assert isinstance(events[-1], protocol.JobFinished)
+    new_nodes = records(events, "node")
+    journal = [record for _, record in read_records(job.job_dir)]
+    nodes = [r for r in journal if r["type"] == "node"]
+    assert journal[: len(before)] == before  # nothing lost
+    assert len(new_nodes) == N_PROMPTS * 7 - len([r for r in before if r["type"] == "node"])
+    assert Counter(r["prompt_id"] for r in nodes) == {p["id"]: 7 for p in prompts(N_PROMPTS)}
+    assert len({r["id"] for r in nodes}) == len(nodes)
+    answers = {r["id"] for r in nodes if r["kind"] in ("response", "improvement")}
+    scores = [r for r in journal if r["type"] == "score"]
+    assert {r["node_id"] for r in scores} == answers and len(scores) == len(answers)
+    assert journal_path(job.job_dir).read_bytes().endswith(b"\n")

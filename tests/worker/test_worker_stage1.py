@@ -1,0 +1,74 @@
+"""Stage I jobs through the real worker process on the tiny model: tree shape, scores, journal, ratings."""
+
+from collections import Counter
+
+import pytest
+
+from backend import protocol
+from backend.worker.journal import read_records
+from tests.worker.worker_helpers import prompts, records, run_to_end
+
+
+def stage1_job(job_id, job_dir, tiny_model, tiny_scorer, n_prompts=2, rating_mode="constrained", **tree):
+    payload = {"prompts": prompts(n_prompts), "model": {**tiny_model, "rating_mode": rating_mode},
+               "scorers": [tiny_scorer], "sampling": {"max_new_tokens": 6, "seed": 1},
+               "tree": {"criticisms": 2, "improvements": 2, **tree}}
+    return protocol.SubmitJob(job_id, "stage1", str(job_dir), payload)
+
+
+def test_stage1_grows_full_trees_scores_every_answer_and_journals_what_it_emits(worker, tmp_path, tiny_model,
+                                                                               tiny_scorer):
+    job = stage1_job("j-tree", tmp_path / "job", tiny_model, tiny_scorer, n_prompts=2)
+    events = run_to_end(worker, job)
+    assert isinstance(events[0], protocol.JobStarted) and isinstance(events[-1], protocol.JobFinished)
+
+    nodes = [protocol.record_to_object(r) for r in records(events, "node")]
+    by_prompt = Counter(n.prompt_id for n in nodes)
+    assert by_prompt == {"p0": 7, "p1": 7}  # 1 + k + k*m
+    ids = {n.id: n for n in nodes}
+    for node in nodes:
+        parent_kind = ids[node.parent_id].kind if node.parent_id else None
+        assert (node.kind, parent_kind) in {("response", None), ("criticism", "response"),
+                                            ("improvement", "criticism")}
+        assert node.job_id == "j-tree" and node.round == 0 and node.model == tiny_model["name"]
+        assert node.seed == 1 and node.sampling["max_new_tokens"] == 6
+        assert (node.template_version is None) == (node.kind == "response")
+
+    scores = records(events, "score")
+    label = f"classifier:{tiny_scorer['model'].rstrip('/').split('/')[-1]}"
+    answers = {n.id for n in nodes if n.kind in ("response", "improvement")}
+    assert {s["node_id"] for s in scores} == answers and len(scores) == len(answers) == 10
+    assert {s["scorer"] for s in scores} == {label}
+
+    journal = list(read_records(job.job_dir))
+    assert [r for _, r in journal] == records(events)
+    assert [e.seq for e in events if isinstance(e, protocol.Result)] == list(range(len(journal)))
+
+    progress = [e for e in events if isinstance(e, protocol.Progress)]
+    assert progress[-1].done == progress[-1].total == 2 * 7 + 10
+    assert any(p.tokens_per_s for p in progress)
+    assert events[-1].summary["nodes"] == 14 and events[-1].summary["scores"] == 10
+
+
+@pytest.mark.parametrize("mode", ["drop", "constrained", "none"])
+def test_rating_modes_with_a_model_that_never_writes_a_rating(worker, tmp_path, tiny_model, tiny_scorer, mode):
+    job = stage1_job(f"j-{mode}", tmp_path / "job", tiny_model, tiny_scorer, rating_mode=mode, rating_retries=1)
+    events = run_to_end(worker, job)
+    assert isinstance(events[-1], protocol.JobFinished)
+    nodes = [protocol.record_to_object(r) for r in records(events, "node")]
+    criticisms = [n for n in nodes if n.kind == "criticism"]
+    warnings = [e.text for e in events if isinstance(e, protocol.Log) and e.level == "warning"]
+    assert len(warnings) == 1 and "had no parseable 'Rating: [[k]]'" in warnings[0]
+    if mode == "drop":
+        # 2 prompts x 2 criticisms, each sampled once and re-sampled once, then dropped
+        assert criticisms == [] and len(nodes) == 2
+        assert "8 of 8 criticisms" in warnings[0] and "dropped 4 after 1 re-samples" in warnings[0]
+        assert events[-1].summary["criticisms_dropped"] == 4
+        progress = [e for e in events if isinstance(e, protocol.Progress)]
+        assert progress[-1].done == progress[-1].total
+    elif mode == "constrained":
+        assert len(criticisms) == 4 and all(1 <= c.self_rating <= 10 for c in criticisms)
+        assert "4 ratings were filled" in warnings[0]
+    else:
+        assert len(criticisms) == 4 and all(c.self_rating is None for c in criticisms)
+        assert len(nodes) == 14
