@@ -1,0 +1,116 @@
+"""Schema changes as ordered functions; `schema_migrations` records which ones a project has had.
+
+Never edit a migration once it has shipped: append a new function to MIGRATIONS instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from backend.store.connection import Database
+
+
+def m001_initial_schema(db: Database) -> None:
+    """Every table of DESIGN.md §3, plus the prompt_stats cache behind the prompt list."""
+    statements = [
+        "CREATE SEQUENCE prompt_seq START 1",  # insertion order, for the 'added' sort
+        """CREATE TABLE prompts (
+            id VARCHAR PRIMARY KEY, text VARCHAR NOT NULL, source VARCHAR NOT NULL DEFAULT '',
+            meta JSON, added_at TIMESTAMPTZ NOT NULL, seq BIGINT NOT NULL)""",
+        """CREATE TABLE nodes (
+            id VARCHAR PRIMARY KEY, prompt_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+            parent_id VARCHAR, round INTEGER NOT NULL DEFAULT 0, text VARCHAR NOT NULL,
+            template_version VARCHAR, model VARCHAR NOT NULL DEFAULT '', sampling JSON, seed BIGINT,
+            self_rating INTEGER, job_id VARCHAR, created_at TIMESTAMPTZ NOT NULL)""",
+        "CREATE INDEX nodes_by_prompt ON nodes (prompt_id)",
+        """CREATE TABLE scores (
+            node_id VARCHAR NOT NULL, scorer VARCHAR NOT NULL, value DOUBLE NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (node_id, scorer))""",
+        "CREATE SEQUENCE annotation_seq START 1",  # tie-break for annotations made in the same instant
+        """CREATE TABLE annotations (
+            id VARCHAR PRIMARY KEY, node_id VARCHAR NOT NULL, verdict VARCHAR, edited_text VARCHAR,
+            author VARCHAR NOT NULL DEFAULT '', created_at TIMESTAMPTZ NOT NULL,
+            seq BIGINT NOT NULL DEFAULT nextval('annotation_seq'))""",
+        # The derived curation state (append-only history -> latest per node); conventions in curation.py.
+        """CREATE VIEW current_node_states AS
+            SELECT node_id, verdict, edited_text FROM (
+                SELECT node_id,
+                    NULLIF(arg_max(verdict, (created_at, seq)) FILTER (WHERE verdict IS NOT NULL), '')
+                        AS verdict,
+                    NULLIF(arg_max(edited_text, (created_at, seq)) FILTER (WHERE edited_text IS NOT NULL), '')
+                        AS edited_text
+                FROM annotations GROUP BY node_id)
+            WHERE verdict IS NOT NULL OR edited_text IS NOT NULL""",
+        """CREATE TABLE pairs (
+            id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, prompt_id VARCHAR NOT NULL, context JSON,
+            chosen VARCHAR NOT NULL, rejected VARCHAR NOT NULL, decided_by VARCHAR NOT NULL,
+            chosen_node_id VARCHAR, rejected_node_id VARCHAR, chosen_score DOUBLE, rejected_score DOUBLE,
+            built_at TIMESTAMPTZ NOT NULL)""",
+        """CREATE TABLE sft_samples (
+            id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, prompt_id VARCHAR NOT NULL, messages JSON,
+            node_ids JSON, built_at TIMESTAMPTZ NOT NULL)""",
+        """CREATE TABLE chains (
+            id VARCHAR PRIMARY KEY, prompt_id VARCHAR NOT NULL, node_ids JSON, best_node_id VARCHAR,
+            scores JSON, long_thought_node_id VARCHAR, created_at TIMESTAMPTZ NOT NULL)""",
+        """CREATE TABLE templates (
+            version VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, judge VARCHAR NOT NULL,
+            revise VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL)""",
+        """CREATE TABLE jobs (
+            id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, status VARCHAR NOT NULL, request JSON,
+            created_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, error VARCHAR)""",
+        """CREATE TABLE journal_imports (
+            job_id VARCHAR PRIMARY KEY, "offset" BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL)""",
+        """CREATE TABLE runs (
+            id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, config JSON, data_hash VARCHAR NOT NULL,
+            status VARCHAR NOT NULL, output_dir VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL)""",
+        """CREATE TABLE run_metrics (
+            run_id VARCHAR NOT NULL, step BIGINT NOT NULL, name VARCHAR NOT NULL, value DOUBLE)""",
+        "CREATE TABLE settings (key VARCHAR PRIMARY KEY, value JSON)",
+        # Per-prompt aggregates, refreshed for the touched prompts on every write (summaries.py).
+        """CREATE TABLE prompt_stats (
+            prompt_id VARCHAR PRIMARY KEY, n_nodes INTEGER NOT NULL, n_verdicts INTEGER NOT NULL,
+            n_edits INTEGER NOT NULL)""",
+        """CREATE TABLE prompt_scorer_stats (
+            prompt_id VARCHAR NOT NULL, scorer VARCHAR NOT NULL, best_reward DOUBLE, best_gain DOUBLE,
+            n_improving INTEGER NOT NULL, PRIMARY KEY (prompt_id, scorer))""",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    m001_initial_schema,
+]
+
+
+def _ensure_migrations_table(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+
+
+def applied_versions(db: Database) -> list[int]:
+    _ensure_migrations_table(db)
+    return [row[0] for row in db.rows("SELECT version FROM schema_migrations ORDER BY version")]
+
+
+def schema_version(db: Database) -> int:
+    versions = applied_versions(db)
+    return versions[-1] if versions else 0
+
+
+def migrate(db: Database) -> list[int]:
+    """Apply the migrations this database has not had, each in its own transaction; return their versions."""
+    done = set(applied_versions(db))
+    applied = []
+    for version, migration in enumerate(MIGRATIONS, start=1):
+        if version in done:
+            continue
+        with db.transaction():
+            migration(db)
+            db.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, now())", [version, migration.__name__]
+            )
+        applied.append(version)
+    return applied

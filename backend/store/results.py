@@ -1,0 +1,149 @@
+"""Built training data: preference pairs and SFT samples (idempotent by content id), and Stage II chains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pyarrow as pa
+
+from backend.domain import Chain, Pair, SftSample, now
+from backend.store.codec import from_json, to_json, utc
+from backend.store.connection import Database
+
+# What a Stage I rebuild replaces; long_thought pairs and samples belong to Stage II and survive it.
+STAGE1_PAIR_KINDS = ["response", "criticism", "improvement", "edit"]
+STAGE1_SFT_KINDS = ["rsft"]
+STAGE1_PAIR_KINDS_SQL = ", ".join(f"'{kind}'" for kind in STAGE1_PAIR_KINDS)  # fixed literals, not input
+STAGE1_SFT_KINDS_SQL = ", ".join(f"'{kind}'" for kind in STAGE1_SFT_KINDS)
+
+# Conversations go to DuckDB as Arrow lists of {role, content} structs and become JSON in SQL
+# (to_json): several times faster than json.dumps on 40k long contexts. Messages carry only these keys.
+MESSAGES_TYPE = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+
+_PAIR_COLUMNS = ("id, kind, prompt_id, context, chosen, rejected, decided_by, chosen_node_id, "
+                 "rejected_node_id, chosen_score, rejected_score")
+
+
+def _pair_from_row(row: tuple) -> Pair:
+    _id, kind, prompt_id, context, chosen, rejected, decided_by, c_node, r_node, c_score, r_score = row
+    return Pair(kind=kind, prompt_id=prompt_id, context=from_json(context, []), chosen=chosen,
+                rejected=rejected, decided_by=decided_by, chosen_node_id=c_node, rejected_node_id=r_node,
+                chosen_score=c_score, rejected_score=r_score)
+
+
+def _chain_from_row(row: tuple) -> Chain:
+    id_, prompt_id, node_ids, best_node_id, scores, long_thought_node_id, created_at = row
+    return Chain(id=id_, prompt_id=prompt_id, node_ids=tuple(from_json(node_ids, [])),
+                 best_node_id=best_node_id, scores=tuple(from_json(scores, [])),
+                 long_thought_node_id=long_thought_node_id, created_at=created_at)
+
+
+class ResultQueries:
+    _db: Database
+
+    def add_pairs(self, pairs: Iterable[Pair]) -> int:
+        """Add pairs whose id is new; return how many were added."""
+        by_id = {pair.id: pair for pair in pairs}  # the id is a content hash: compute it once
+        if not by_id:
+            return 0
+        batch = list(by_id.values())
+        table = pa.table({
+            "id": list(by_id),
+            "kind": [p.kind for p in batch],
+            "prompt_id": [p.prompt_id for p in batch],
+            "context": pa.array([p.context for p in batch], MESSAGES_TYPE),
+            "chosen": [p.chosen for p in batch],
+            "rejected": [p.rejected for p in batch],
+            "decided_by": [p.decided_by for p in batch],
+            "chosen_node_id": pa.array([p.chosen_node_id for p in batch], pa.string()),
+            "rejected_node_id": pa.array([p.rejected_node_id for p in batch], pa.string()),
+            "chosen_score": pa.array([p.chosen_score for p in batch], pa.float64()),
+            "rejected_score": pa.array([p.rejected_score for p in batch], pa.float64()),
+        })
+        with self._db.transaction():
+            before = self._db.scalar("SELECT count(*) FROM pairs")
+            with self._db.staged("incoming_pairs", table):
+                self._db.execute(
+                    f"INSERT INTO pairs SELECT {_PAIR_COLUMNS.replace('context', 'to_json(context)')}, now() "
+                    "FROM incoming_pairs ON CONFLICT DO NOTHING"
+                )
+            return int(self._db.scalar("SELECT count(*) FROM pairs") - before)
+
+    def add_sft_samples(self, samples: Iterable[SftSample]) -> int:
+        """Add SFT samples whose id is new; return how many were added."""
+        by_id = {sample.id: sample for sample in samples}
+        if not by_id:
+            return 0
+        batch = list(by_id.values())
+        table = pa.table({
+            "id": list(by_id),
+            "kind": [s.kind for s in batch],
+            "prompt_id": [s.prompt_id for s in batch],
+            "messages": pa.array([s.messages for s in batch], MESSAGES_TYPE),
+            "node_ids": [to_json(list(s.node_ids)) for s in batch],
+        })
+        with self._db.transaction():
+            before = self._db.scalar("SELECT count(*) FROM sft_samples")
+            with self._db.staged("incoming_sft", table):
+                self._db.execute(
+                    "INSERT INTO sft_samples SELECT id, kind, prompt_id, to_json(messages), node_ids, now() "
+                    "FROM incoming_sft ON CONFLICT DO NOTHING"
+                )
+            return int(self._db.scalar("SELECT count(*) FROM sft_samples") - before)
+
+    def replace_stage1_data(self, prompt_ids: Sequence[str], pairs: Iterable[Pair],
+                            sft: Iterable[SftSample]) -> None:
+        """In one transaction: drop these prompts' Stage I pairs and RSFT samples, then add the new ones."""
+        ids = list(prompt_ids)
+        with self._db.transaction(), self._db.id_set("replaced_prompts", ids):
+            self._db.execute(
+                f"DELETE FROM pairs WHERE kind IN ({STAGE1_PAIR_KINDS_SQL}) "
+                "AND prompt_id IN (SELECT id FROM replaced_prompts)"
+            )
+            self._db.execute(
+                f"DELETE FROM sft_samples WHERE kind IN ({STAGE1_SFT_KINDS_SQL}) "
+                "AND prompt_id IN (SELECT id FROM replaced_prompts)"
+            )
+            self.add_pairs(pairs)
+            self.add_sft_samples(sft)
+
+    def pairs(self, kind: str | None = None, prompt_id: str | None = None) -> list[Pair]:
+        rows = self._db.rows(
+            f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE ($kind IS NULL OR kind = $kind) "
+            "AND ($prompt_id IS NULL OR prompt_id = $prompt_id) ORDER BY prompt_id, kind, id",
+            {"kind": kind, "prompt_id": prompt_id},
+        )
+        return [_pair_from_row(row) for row in rows]
+
+    def sft_samples(self, kind: str | None = None) -> list[SftSample]:
+        rows = self._db.rows(
+            "SELECT kind, prompt_id, messages, node_ids FROM sft_samples "
+            "WHERE ($kind IS NULL OR kind = $kind) ORDER BY prompt_id, id",
+            {"kind": kind},
+        )
+        return [SftSample(kind=k, prompt_id=p, messages=from_json(m, []), node_ids=tuple(from_json(n, [])))
+                for k, p, m, n in rows]
+
+    def pair_counts(self) -> dict[str, int]:
+        rows = self._db.rows("SELECT kind, count(*) FROM pairs GROUP BY kind ORDER BY kind")
+        return {kind: int(n) for kind, n in rows}
+
+    def sft_counts(self) -> dict[str, int]:
+        rows = self._db.rows("SELECT kind, count(*) FROM sft_samples GROUP BY kind ORDER BY kind")
+        return {kind: int(n) for kind, n in rows}
+
+    def add_chain(self, chain: Chain) -> None:
+        """Store a Stage II chain; storing the same chain id again keeps the first."""
+        self._db.execute(
+            "INSERT INTO chains VALUES (?, ?, ?::JSON, ?, ?::JSON, ?, ?) ON CONFLICT DO NOTHING",
+            [chain.id, chain.prompt_id, to_json(list(chain.node_ids)), chain.best_node_id,
+             to_json(list(chain.scores)), chain.long_thought_node_id, utc(chain.created_at or now())],
+        )
+
+    def chains(self, prompt_id: str | None = None) -> list[Chain]:
+        rows = self._db.rows(
+            "SELECT id, prompt_id, node_ids, best_node_id, scores, long_thought_node_id, created_at "
+            "FROM chains WHERE ($prompt_id IS NULL OR prompt_id = $prompt_id) ORDER BY created_at, id",
+            {"prompt_id": prompt_id},
+        )
+        return [_chain_from_row(row) for row in rows]
