@@ -1,0 +1,23 @@
+"""The vLLM engine: a clear message when vLLM is not in this environment; a smoke test where it is."""
+
+import pytest
+
+from backend.config import ModelSpec, SamplingConfig
+from backend.engines import GenRequest, make_engine
+from backend.engines.vllm_engine import vllm_available
+from backend.errors import UserError
+
+
+@pytest.mark.skipif(vllm_available(), reason="vLLM is installed here")
+def test_without_vllm_the_error_says_where_it_lives():
+    with pytest.raises(UserError, match="own environment"):
+        make_engine(ModelSpec(engine="vllm"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed in this environment")
+def test_vllm_generates_n_samples():
+    engine = make_engine(ModelSpec(engine="vllm", dtype="bfloat16"))
+    result = engine.generate([GenRequest("a", [{"role": "user", "content": "Hi"}], n=2,
+                                         sampling=SamplingConfig(max_new_tokens=8))])[0]
+    assert len(result.texts) == 2 and result.tokens > 0
