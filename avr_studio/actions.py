@@ -1,0 +1,81 @@
+"""Every user action in one table: id, label, shortcut, menu and a one-line description.
+
+The main window builds its menus from this table and the `?` sheet lists it, so a shortcut
+documented anywhere is the shortcut that works. Panels look their QActions up by id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    label: str
+    shortcut: str  # QKeySequence text ("" for none)
+    menu: str  # "File", "Edit", "Curate", "Jobs", "View", "Help"
+    description: str
+    # Curation keys are single letters: scope them to the window so typing in an editor still works.
+    window_scope: bool = True
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    # File
+    ActionSpec("file.new_project", "&New Project…", "Ctrl+N", "File", "Create an empty project folder."),
+    ActionSpec("file.open_project", "&Open Project…", "Ctrl+O", "File", "Open an existing project folder."),
+    ActionSpec("file.open_demo", "Open &Demo Project", "", "File", "Open (or create) the bundled demo project."),
+    ActionSpec("file.export", "&Export Pairs…", "Ctrl+Shift+E", "File", "Write curated pairs and SFT data to files."),
+    ActionSpec("file.settings", "&Settings…", "Ctrl+,", "File", "Models, scorers, worker interpreter, sampling."),
+    ActionSpec("file.quit", "&Quit", "Ctrl+Q", "File", "Close the window (asks first if a job is running)."),
+    # Edit
+    ActionSpec("edit.undo", "&Undo", "Ctrl+Z", "Edit", "Undo the last curation action."),
+    ActionSpec("edit.redo", "&Redo", "Ctrl+Shift+Z", "Edit", "Redo the last undone curation action."),
+    # Curate
+    ActionSpec("curate.accept", "&Accept Node", "A", "Curate", "Accept the selected criticism or improvement."),
+    ActionSpec("curate.reject", "Re&ject Node", "X", "Curate", "Reject the selected criticism or improvement."),
+    ActionSpec("curate.skip", "&Skip Node", "Space", "Curate", "Mark the selected node as seen, no verdict."),
+    ActionSpec("curate.edit", "&Edit Node", "E", "Curate", "Edit the selected node's text (keeps the original)."),
+    ActionSpec("curate.commit", "&Commit Edit", "Ctrl+Return", "Curate", "Save the edit being typed."),
+    ActionSpec("curate.cancel", "&Cancel Edit", "Esc", "Curate", "Drop the edit being typed."),
+    ActionSpec("curate.regenerate", "&Regenerate Improvements", "R", "Curate",
+               "Generate new improvements from the selected (edited) criticism."),
+    ActionSpec("curate.toggle_diff", "Toggle &Diff", "D", "Curate", "Show or hide the word diff in the compare view."),
+    # Jobs
+    ActionSpec("jobs.grow_trees", "&Grow Trees…", "Ctrl+G", "Jobs", "Run Stage I trees on prompts without one."),
+    ActionSpec("jobs.restart_worker", "Restart &Worker", "", "Jobs", "Start a fresh worker process."),
+    # View
+    ActionSpec("view.reward_scope", "Rewards of Current &Prompt Only", "", "View",
+               "Histogram the current prompt instead of the whole project."),
+    # Help
+    ActionSpec("help.shortcuts", "&Keyboard Shortcuts", "?", "Help", "Show this list of shortcuts."),
+    ActionSpec("help.demo_model", "About the &Demo Model", "", "Help",
+               "The bundled 135M model and how to use a bigger one."),
+)
+
+ACTIONS_BY_ID: dict[str, ActionSpec] = {spec.id: spec for spec in ACTIONS}
+MENU_ORDER: tuple[str, ...] = ("File", "Edit", "Curate", "Jobs", "View", "Help")
+
+
+def native_shortcut_text(spec: ActionSpec) -> str:
+    """The shortcut as the platform writes it (Ctrl shows as ⌘ on macOS)."""
+    return QKeySequence(spec.shortcut).toString(QKeySequence.SequenceFormat.NativeText) if spec.shortcut else ""
+
+
+def create_actions(parent: QObject) -> dict[str, QAction]:
+    """One QAction per table row, parented to `parent` (the main window), keyed by id."""
+    actions: dict[str, QAction] = {}
+    for spec in ACTIONS:
+        action = QAction(spec.label, parent)
+        action.setObjectName(spec.id)
+        action.setToolTip(f"{spec.description} ({spec.shortcut})" if spec.shortcut else spec.description)
+        action.setStatusTip(spec.description)
+        if spec.shortcut:
+            action.setShortcut(QKeySequence(spec.shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut if spec.window_scope
+                                      else Qt.ShortcutContext.ApplicationShortcut)
+        actions[spec.id] = action
+    return actions

@@ -1,0 +1,116 @@
+"""The first-run demo project at `<data_dir>/demo-project`: the bundled prompts, the pre-generated
+trees when they ship, and the prompts that still need a tree (the app grows a few in the background).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend import protocol
+from backend.domain import Chain, Node, Score
+from backend.paths import data_dir
+from backend.resources import RESOURCES_DIR
+
+DEMO_PROJECT_NAME = "demo-project"
+MIN_DEMO_TREES = 8  # below this many trees the app grows more on the embedded model
+DEMO_JOB_PROMPTS = 4  # prompts per first-run Stage I job: a few minutes on two CPU cores
+IMPORT_BATCH = 500
+
+
+@dataclass
+class DemoSetup:
+    store: object  # backend.store.Store
+    created: bool
+    prompts_added: int = 0
+    trees_nodes_added: int = 0
+
+
+def demo_project_dir() -> Path:
+    return data_dir() / DEMO_PROJECT_NAME
+
+
+def default_prompts_file() -> Path:
+    return RESOURCES_DIR / "demo" / "prompts.jsonl"
+
+
+def default_trees_file() -> Path:
+    return RESOURCES_DIR / "demo" / "trees.jsonl"
+
+
+def open_or_create_demo_project(project_dir: Path | None = None, prompts_file: Path | None = None,
+                                trees_file: Path | None = None) -> DemoSetup:
+    """Open the demo project, creating and filling it on first run. May raise ProjectLockedError."""
+    from backend.store import Store
+
+    project_dir = project_dir or demo_project_dir()
+    if Store.is_project(project_dir):
+        return DemoSetup(store=Store.open(project_dir), created=False)
+    store = Store.create(project_dir)
+    try:
+        setup = DemoSetup(store=store, created=True)
+        setup.prompts_added = import_demo_prompts(store, prompts_file or default_prompts_file())
+        trees = trees_file or default_trees_file()
+        if trees.is_file():
+            setup.trees_nodes_added = import_journal_file(store, trees)
+    except Exception:
+        store.close()  # leave no half-open lock behind; the next start retries on the same folder
+        raise
+    return setup
+
+
+def import_demo_prompts(store, prompts_file: Path) -> int:
+    from backend.io.importers import import_file
+
+    before = store.count_prompts()
+    import_file(store, prompts_file, format="prompts")
+    return store.count_prompts() - before
+
+
+def import_journal_file(store, path: Path) -> int:
+    """Add the nodes, scores and chains of a file in the worker's journal record format
+    (the same records `backend.worker.ingest` reads); idempotent by id. Returns nodes added."""
+    nodes: list[Node] = []
+    scores: list[Score] = []
+    chains: list[Chain] = []
+    added = 0
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            item = protocol.record_to_object(json.loads(line))
+            if isinstance(item, Node):
+                nodes.append(item)
+            elif isinstance(item, Score):
+                scores.append(item)
+            elif isinstance(item, Chain):
+                chains.append(item)
+            if len(nodes) >= IMPORT_BATCH:
+                added += store.add_nodes(nodes)
+                nodes = []
+    added += store.add_nodes(nodes)  # nodes before scores: a score's node must exist
+    store.add_scores(scores)
+    for chain in chains:  # Stage II chains are optional in the demo file
+        store.add_chain(chain)
+    return added
+
+
+def tree_count(store) -> int:
+    """How many prompts have at least one response (a tree root)."""
+    return int(store.node_counts_by_kind().get("response", 0))
+
+
+def prompts_without_trees(store, limit: int) -> list[str]:
+    """The first `limit` prompts (in file order) that have no nodes yet."""
+    from backend.store.summaries import PromptFilter
+
+    return [summary.id for summary in store.list_prompt_summaries(PromptFilter(state="new"), limit=limit)]
+
+
+def prompts_to_grow(store, min_trees: int | None = None, per_job: int | None = None) -> list[str]:
+    """Prompts for a first-run Stage I job: none when the project already has `min_trees` trees
+    (default MIN_DEMO_TREES), else up to `per_job` (default DEMO_JOB_PROMPTS) prompts without one."""
+    if tree_count(store) >= (MIN_DEMO_TREES if min_trees is None else min_trees):
+        return []
+    return prompts_without_trees(store, DEMO_JOB_PROMPTS if per_job is None else per_job)

@@ -1,0 +1,179 @@
+"""Submits worker jobs for the open project and brings their results into the store.
+
+The GUI process is the database's only writer (DESIGN.md §2), so results are ingested here, on the
+UI thread, from the job's journal in small timer-driven batches that keep the window responsive.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from avr_studio.context import ProjectContext
+from backend import protocol
+from backend.config import TreeConfig
+from backend.domain import Job, random_id
+
+INGEST_INTERVAL_MS = 250  # results arriving within this window are written in one batch
+ACTIVE_STATUSES = ("queued", "running")
+WORKER_DIED_TITLE = "The worker stopped while this job ran"
+
+
+def worker_died_advice(message: str) -> str:
+    return (f"Cause: {message}. Results written before it stopped were kept. Restart the worker "
+            "(Jobs panel) and run the job again; it resumes where it stopped. The Worker Log tab may say why.")
+
+
+def _ingest_journal(store: Any, job_dir: Path, job_id: str) -> Any:
+    # Imported late: backend.worker.ingest is written by another engineer and may pull the store.
+    from backend.worker.ingest import ingest_journal
+
+    return ingest_journal(store, job_dir, job_id)
+
+
+class JobsService(QObject):
+    """Creates job rows and folders, sends jobs to the WorkerClient, and ingests their journals."""
+
+    sig_job_submitted = Signal(str, str)
+    """A job was created and sent to the worker (job id, kind)."""
+
+    sig_job_status_changed = Signal(str, str)
+    """A job's stored status changed (job id, status: running / finished / failed / cancelled)."""
+
+    sig_results_ingested = Signal(str, int)
+    """Journal records of a job were written to the store (job id, records seen since last time)."""
+
+    def __init__(self, context: ProjectContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.worker = context.worker_client
+        self._dirty_jobs: dict[str, int] = {}  # job id -> results not yet ingested
+        self._prompts_by_node: dict[str, str] = {}  # so a score-only batch still names its prompt
+        self._changed_prompts: set[str] = set()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(INGEST_INTERVAL_MS)
+        self._timer.timeout.connect(self.flush)
+        if self.worker is not None:
+            self.worker.sig_job_started.connect(self._on_started)
+            self.worker.sig_result.connect(self._on_result)
+            self.worker.sig_job_finished.connect(self._on_finished)
+            self.worker.sig_job_failed.connect(self._on_failed)
+            self.worker.sig_job_cancelled.connect(self._on_cancelled)
+            self.worker.sig_process_died.connect(self._on_process_died)
+        context.sig_project_opened.connect(self.recover_interrupted_jobs)
+
+    # --- submitting ----------------------------------------------------------------------------
+    def job_dir(self, job_id: str) -> Path:
+        return Path(self.context.store.jobs_dir) / job_id
+
+    def submit(self, kind: str, payload: dict[str, Any]) -> str:
+        """Record the job, create its folder and send it; returns the job id."""
+        store = self.context.store
+        if store is None:
+            raise RuntimeError("open a project before submitting a job")
+        job_id = f"{kind}-{random_id()[:10]}"
+        job_dir = self.job_dir(job_id)
+        job_dir.mkdir(parents=True, exist_ok=True)
+        store.add_job(Job(id=job_id, kind=kind, status="queued", request=payload))
+        self.worker.submit_job(job_id, kind, job_dir, payload)
+        self.sig_job_submitted.emit(job_id, kind)
+        return job_id
+
+    def submit_stage1(self, prompt_ids: list[str], tree: TreeConfig | None = None) -> str:
+        """Grow one Stage I tree for each prompt with the generator, scorer and sampling from Settings."""
+        from avr_studio.app_settings import load_app_settings
+        from backend.worker import payloads
+
+        store = self.context.store
+        settings = load_app_settings()
+        by_id = store.prompts_by_id(prompt_ids)
+        prompts = [{"id": pid, "text": by_id[pid].text} for pid in prompt_ids if pid in by_id]
+        payload = payloads.stage1_payload(store, prompts, model=settings.model, scorers=[settings.scorer],
+                                          tree=tree or TreeConfig(), sampling=settings.sampling,
+                                          templates=store.current_templates())
+        return self.submit("stage1", payload)
+
+    def cancel(self, job_id: str) -> None:
+        if self.worker is not None and self.worker.is_running():
+            self.worker.cancel_job(job_id)
+
+    def active_job_ids(self) -> list[str]:
+        store = self.context.store
+        if store is None:
+            return []
+        return [job.id for job in store.jobs() if job.status in ACTIVE_STATUSES]
+
+    # --- results -------------------------------------------------------------------------------
+    def _on_result(self, event: protocol.Result) -> None:
+        record = event.record or {}
+        prompt_id = record.get("prompt_id") or self._prompts_by_node.get(record.get("node_id", ""))
+        if prompt_id:
+            self._changed_prompts.add(prompt_id)
+            if record.get("type") == "node" and record.get("id"):
+                self._prompts_by_node[record["id"]] = prompt_id
+        self._dirty_jobs[event.job_id] = self._dirty_jobs.get(event.job_id, 0) + 1
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Ingest every job with new results now (the timer calls this; tests may too)."""
+        self._timer.stop()
+        store = self.context.store
+        if store is None or not self._dirty_jobs:
+            return
+        dirty, self._dirty_jobs = self._dirty_jobs, {}
+        for job_id, count in dirty.items():
+            _ingest_journal(store, self.job_dir(job_id), job_id)
+            self.sig_results_ingested.emit(job_id, count)
+        changed, self._changed_prompts = self._changed_prompts, set()
+        for prompt_id in sorted(changed) or [""]:
+            self.context.notify_data_changed(prompt_id)
+
+    # --- status --------------------------------------------------------------------------------
+    def _set_status(self, job_id: str, status: str, error: str | None = None) -> None:
+        if self.context.store is not None:
+            self.context.store.update_job(job_id, status, error=error)
+        self.sig_job_status_changed.emit(job_id, status)
+
+    def _on_started(self, event: protocol.JobStarted) -> None:
+        self._set_status(event.job_id, "running")
+
+    def _on_finished(self, event: protocol.JobFinished) -> None:
+        self._dirty_jobs.setdefault(event.job_id, 0)  # a last journal sweep catches every record
+        self.flush()
+        self._set_status(event.job_id, "finished")
+
+    def _on_failed(self, event: protocol.JobFailed) -> None:
+        self._dirty_jobs.setdefault(event.job_id, 0)  # keep what the job produced before it failed
+        self.flush()
+        self._set_status(event.job_id, "failed", error=f"{event.title} — {event.what_to_do}")
+
+    def _on_cancelled(self, event: protocol.JobCancelled) -> None:
+        self._dirty_jobs.setdefault(event.job_id, 0)
+        self.flush()
+        self._set_status(event.job_id, "cancelled")
+
+    def _on_process_died(self, message: str) -> None:
+        for job_id in self.active_job_ids():
+            self._dirty_jobs.setdefault(job_id, 0)
+            self.flush()
+            self._set_status(job_id, "failed", error=f"{WORKER_DIED_TITLE} — {worker_died_advice(message)}")
+
+    def recover_interrupted_jobs(self) -> None:
+        """On open, import journal records the last session did not see (idempotent) and mark
+        the jobs it left running as failed: their worker is gone."""
+        from backend.worker.ingest import ingest_pending_journals
+
+        store = self.context.store
+        if store is None:
+            return
+        imported = ingest_pending_journals(store)
+        for job in store.jobs():
+            if job.status in ACTIVE_STATUSES:
+                self._set_status(job.id, "failed",
+                                 error="Interrupted — the app closed while this job ran; its results were kept")
+        if imported:
+            self.context.notify_data_changed("")

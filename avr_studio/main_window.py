@@ -1,0 +1,271 @@
+"""The main window: docks for the panels, menus built from actions.py, and the status bar.
+Features live in the panels; project opening and closing live in ProjectController.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QToolBar,
+    QWidget,
+)
+
+from avr_studio.actions import ACTIONS, MENU_ORDER, create_actions
+from avr_studio.app_settings import AppSettings, qsettings
+from avr_studio.context import ProjectContext
+from avr_studio.dialogs.demo_model_dialog import DEMO_MODEL_NOTICE
+from avr_studio.panels.jobs_panel import JobsPanel
+from avr_studio.panels.reward_plot_panel import PROJECT_SCOPE, PROMPT_SCOPE, RewardPlotPanel
+from backend.config import EMBEDDED_MODEL
+
+APP_NAME = "AvR Studio"
+LEFT, RIGHT, BOTTOM = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
+                       Qt.DockWidgetArea.BottomDockWidgetArea)
+# (name, module, class). The curation panels are another engineer's modules; a missing one
+# becomes a placeholder so the shell opens while they are being written.
+CURATION_PANELS = (
+    ("prompts", "avr_studio.panels.prompt_list_panel", "PromptListPanel"),
+    ("tree", "avr_studio.panels.tree_panel", "TreePanel"),
+    ("node_editor", "avr_studio.panels.node_editor_panel", "NodeEditorPanel"),
+    ("pairs", "avr_studio.panels.pairs_panel", "PairsPanel"),
+)
+# (name, title, area, tabbed with). The compare view is the central widget. One tab group only:
+# Qt 6.12 leaves a stray, visible tab bar behind when a window builds a second one before it is shown.
+DOCK_LAYOUT = (
+    ("prompts", "Prompts", LEFT, None),
+    ("tree", "Tree", LEFT, None),
+    ("node_editor", "Node", RIGHT, None),
+    ("jobs", "Jobs", BOTTOM, None),
+    ("rewards", "Rewards", BOTTOM, "jobs"),
+    ("pairs", "Pairs", BOTTOM, "jobs"),
+    ("worker_log", "Worker Log", BOTTOM, "jobs"),
+)
+COMPARE_PANEL = ("avr_studio.panels.compare_panel", "ComparePanel")
+
+
+def build_optional_panel(module_name: str, class_name: str, context: ProjectContext) -> QWidget:
+    """The panel if its module exists yet, else a label that says it is missing."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise  # a real bug inside an existing panel must not hide behind a placeholder
+        label = QLabel(f"{class_name} is not available in this build.")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setStyleSheet("color: gray;")
+        return label
+    return getattr(module, class_name)(context)
+
+
+class DemoModelBanner(QFrame):
+    """A one-line notice over the main view while the bundled 135M model is the generator."""
+
+    sig_dismiss_requested = Signal()
+    """The person asked to hide the notice for this session."""
+
+    def __init__(self, on_learn_more, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("demoModelBanner")
+        self.setStyleSheet("#demoModelBanner { background: #fff8e1; border-bottom: 1px solid #f0d98c; }")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
+        self.label = QLabel(DEMO_MODEL_NOTICE)
+        self.label.setWordWrap(True)
+        learn_more = QPushButton("Learn more…")
+        learn_more.clicked.connect(on_learn_more)
+        hide = QPushButton("Hide")
+        hide.clicked.connect(self.sig_dismiss_requested)
+        row.addWidget(self.label, 1)
+        row.addWidget(learn_more)
+        row.addWidget(hide)
+
+
+class MainWindow(QMainWindow):
+    """Docks, menus and status bar around a ProjectContext. Everything is saved as it happens,
+    so the title never carries a modified marker."""
+
+    def __init__(self, context: ProjectContext, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.settings = settings
+        self.setObjectName("MainWindow")
+        self.resize(1400, 900)
+        self.setDockNestingEnabled(True)
+        self.actions_by_id = create_actions(self)
+        context.actions.update(self.actions_by_id)
+        self.addActions(list(self.actions_by_id.values()))  # shortcuts work even with menus hidden
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_central()
+        self._build_docks()
+        self._build_menus()
+        self._build_status_bar()
+        self._wire_undo()
+        context.sig_project_opened.connect(self.refresh_project_display)
+        context.sig_project_closed.connect(self.refresh_project_display)
+        context.sig_data_changed.connect(lambda _prompt_id: self.refresh_stats())
+        self.update_demo_notice(settings)
+        self.refresh_project_display()
+        self._restore_layout()
+
+    # --- building ------------------------------------------------------------------------------
+    def _build_central(self) -> None:
+        # The notice sits in a fixed tool bar so it spans the whole window, above every dock.
+        self.demo_banner = DemoModelBanner(lambda: self.actions_by_id["help.demo_model"].trigger())
+        self.demo_bar = QToolBar("Demo model notice", self)
+        self.demo_bar.setObjectName("demoModelBar")
+        self.demo_bar.setMovable(False)
+        self.demo_bar.setFloatable(False)
+        self.demo_bar.addWidget(self.demo_banner)
+        self.demo_banner.sig_dismiss_requested.connect(self.demo_bar.hide)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.demo_bar)
+        self.compare_panel = build_optional_panel(*COMPARE_PANEL, self.context)
+        self.setCentralWidget(self.compare_panel)
+
+    def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
+                 tab_with: str | None = None) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")  # saveState() keys on object names
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        if tab_with is not None:  # tabify at once: tabifying docks laid side by side leaves stray tab bars
+            self.tabifyDockWidget(self.docks[tab_with], dock)
+        self.docks[name] = dock
+        return dock
+
+    def _build_docks(self) -> None:
+        self.jobs_panel = JobsPanel(self.context)
+        self.reward_plot_panel = RewardPlotPanel(self.context)
+        self.worker_log = QPlainTextEdit(readOnly=True)
+        self.worker_log.setMaximumBlockCount(5000)
+        self.panels: dict[str, QWidget] = {
+            name: build_optional_panel(module, cls, self.context) for name, module, cls in CURATION_PANELS}
+        self.panels.update(jobs=self.jobs_panel, rewards=self.reward_plot_panel, worker_log=self.worker_log)
+        for name, title, area, tab_with in DOCK_LAYOUT:
+            self.add_dock(name, title, self.panels[name], area, tab_with)
+        self.splitDockWidget(self.docks["prompts"], self.docks["tree"], Qt.Orientation.Vertical)
+        self.docks["jobs"].raise_()
+        if self.context.worker_client is not None:
+            self.context.worker_client.sig_log.connect(self.worker_log.appendPlainText)
+        scope = self.actions_by_id["view.reward_scope"]
+        scope.setCheckable(True)
+        scope.toggled.connect(lambda only_prompt: self.reward_plot_panel.set_scope(
+            PROMPT_SCOPE if only_prompt else PROJECT_SCOPE))
+        self.reward_plot_panel.scope_combo.currentIndexChanged.connect(
+            lambda _i: scope.setChecked(self.reward_plot_panel.scope == PROMPT_SCOPE))
+
+    def _build_menus(self) -> None:
+        menus = {name: self.menuBar().addMenu(f"&{name}") for name in MENU_ORDER}
+        for spec in ACTIONS:
+            menus[spec.menu].addAction(self.actions_by_id[spec.id])
+            if spec.id == "file.open_project":
+                self.recent_menu = QMenu("Open &Recent", self)
+                menus["File"].addMenu(self.recent_menu)
+            if spec.id in ("file.open_demo", "file.export", "edit.redo", "curate.cancel"):
+                menus[spec.menu].addSeparator()
+        view = menus["View"]
+        view.addSeparator()
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        self.menus = menus
+
+    def _build_status_bar(self) -> None:
+        self.project_label = QLabel()
+        self.statusBar().addPermanentWidget(self.project_label)
+        self.demo_status_label = QLabel("<a href='#'>Demo model (135M) — learn more</a>")
+        self.demo_status_label.linkActivated.connect(lambda _: self.actions_by_id["help.demo_model"].trigger())
+        self.statusBar().addPermanentWidget(self.demo_status_label)
+
+    def _wire_undo(self) -> None:
+        stack = self.context.undo_stack
+        undo, redo = self.actions_by_id["edit.undo"], self.actions_by_id["edit.redo"]
+        undo.triggered.connect(stack.undo)
+        redo.triggered.connect(stack.redo)
+        stack.canUndoChanged.connect(undo.setEnabled)
+        stack.canRedoChanged.connect(redo.setEnabled)
+        undo.setEnabled(stack.canUndo())
+        redo.setEnabled(stack.canRedo())
+
+    # --- state shown ---------------------------------------------------------------------------
+    def update_demo_notice(self, settings: AppSettings) -> None:
+        self.settings = settings
+        is_demo = settings.model.name in (EMBEDDED_MODEL, "embedded")
+        self.demo_bar.setVisible(is_demo)
+        self.demo_status_label.setVisible(is_demo)
+
+    def refresh_project_display(self) -> None:
+        name = self.context.project_name
+        self.setWindowTitle(f"{name} — {APP_NAME}" if name else APP_NAME)
+        for action_id in ("file.export", "jobs.grow_trees"):
+            self.actions_by_id[action_id].setEnabled(self.context.has_project)
+        self.refresh_stats()
+
+    def refresh_stats(self) -> None:
+        store = self.context.store
+        if store is None:
+            self.project_label.setText("No project open")
+            return
+        self.project_label.setText(f"{store.project_dir.name}: {store.count_prompts()} prompts")
+        # A permanent status-bar label keeps its first width unless told; long names were cut off.
+        self.project_label.setMinimumWidth(self.project_label.sizeHint().width())
+
+    def set_recent_projects(self, paths: list[str], on_open) -> None:
+        self.recent_menu.clear()
+        for path in paths:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _checked=False, p=path: on_open(p))
+        self.recent_menu.setEnabled(bool(paths))
+
+    # --- layout and closing ----------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        state = qsettings().value("window/state")
+        geometry = qsettings().value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray) and self.restoreState(state):
+            return
+        # Dock sizes only apply once the window has its size, so the first layout waits for show().
+        QTimer.singleShot(0, self._apply_default_dock_sizes)
+
+    def _apply_default_dock_sizes(self) -> None:
+        self.resizeDocks([self.docks["prompts"], self.docks["node_editor"]], [400, 480], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["jobs"]], [220], Qt.Orientation.Vertical)
+
+    def running_job_ids(self) -> list[str]:
+        worker = self.context.worker_client
+        return sorted(worker.running_job_ids) if worker is not None and worker.is_running() else []
+
+    def confirm_close_with_running_jobs(self) -> bool:
+        running = self.running_job_ids()
+        if not running:
+            return True
+        answer = QMessageBox.question(
+            self, "A job is running",
+            f"{len(running)} job(s) are still running. Close anyway?\n\n"
+            "The jobs stop now; everything they produced so far is already saved.",
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Close
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_close_with_running_jobs():
+            event.ignore()
+            return
+        settings = qsettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        if self.context.worker_client is not None:
+            self.context.worker_client.stop()
+        self.context.close_store()
+        event.accept()

@@ -1,0 +1,261 @@
+"""Jobs: one row per worker job with progress, tokens/s, ETA and a cancel button; a failure shows
+what happened and what to do, with the traceback behind a Details toggle; a dead worker offers a restart.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from avr_studio.context import ProjectContext
+from avr_studio.jobs_service import WORKER_DIED_TITLE, worker_died_advice
+from backend import protocol
+
+ERROR_STYLE = "color: #b00020;"
+ENDED_TEXT = {"finished": "Finished", "failed": "Failed", "cancelled": "Cancelled", "queued": "Queued",
+              "running": "Running"}
+
+
+def format_eta(seconds: float | None) -> str:
+    """A short human duration: 'ETA 45 s', 'ETA 3 min 05 s', 'ETA 1 h 02 min'."""
+    if seconds is None or seconds < 0:
+        return "ETA –"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"ETA {seconds} s"
+    if seconds < 3600:
+        return f"ETA {seconds // 60} min {seconds % 60:02d} s"
+    return f"ETA {seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class JobRowWidget(QFrame):
+    """One job: title, status, progress bar, speed/ETA line, cancel button, and an error area."""
+
+    sig_cancel_requested = Signal(str)
+    """The person asked to cancel this job (job id)."""
+
+    def __init__(self, job_id: str, kind: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.job_id = job_id
+        self.status = "queued"
+        self.setObjectName(f"job-{job_id}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.title_label = QLabel(f"<b>{kind}</b> <span style='color:gray'>{job_id}</span>")
+        self.status_label = QLabel("Queued")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop this job; results written so far are kept")
+        self.cancel_button.clicked.connect(lambda: self.sig_cancel_requested.emit(self.job_id))
+        top.addWidget(self.title_label, 1)
+        top.addWidget(self.status_label)
+        top.addWidget(self.cancel_button)
+        layout.addLayout(top)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 0)  # busy until the first Progress says how much there is
+        layout.addWidget(self.progress_bar)
+        self.stats_label = QLabel("")
+        self.stats_label.setStyleSheet("color: gray;")
+        layout.addWidget(self.stats_label)
+        self.error_title = QLabel()
+        self.error_title.setStyleSheet(ERROR_STYLE + " font-weight: bold;")
+        self.error_title.setWordWrap(True)
+        self.what_to_do = QLabel()
+        self.what_to_do.setWordWrap(True)
+        self.what_to_do.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_button = QPushButton("Show details")
+        self.details_button.setCheckable(True)
+        self.details_button.toggled.connect(self._toggle_details)
+        self.traceback_view = QPlainTextEdit(readOnly=True)
+        self.traceback_view.setMaximumHeight(180)
+        for widget in (self.error_title, self.what_to_do, self.details_button, self.traceback_view):
+            widget.hide()
+            layout.addWidget(widget)
+
+    def show_started(self) -> None:
+        self.status = "running"
+        self.status_label.setText("Running")
+
+    def show_progress(self, event: protocol.Progress) -> None:
+        self.show_started()
+        self.progress_bar.setRange(0, max(event.total, 1))
+        self.progress_bar.setValue(min(event.done, max(event.total, 1)))
+        self.progress_bar.setFormat(f"{event.done} / {event.total}")
+        parts = []
+        if event.tokens_per_s is not None:
+            parts.append(f"{event.tokens_per_s:.0f} tokens/s")
+        parts.append(format_eta(event.eta_s))
+        if event.message:
+            parts.append(event.message)
+        self.stats_label.setText(" · ".join(parts))
+
+    def show_ended(self, status: str) -> None:
+        self.status = status
+        self.status_label.setText(ENDED_TEXT.get(status, status))
+        self.cancel_button.hide()
+        if self.progress_bar.maximum() == 0:  # never got a Progress: don't leave it spinning
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(1 if status == "finished" else 0)
+        elif status == "finished":
+            self.progress_bar.setValue(self.progress_bar.maximum())
+
+    def show_error(self, title: str, what_to_do: str, traceback: str = "") -> None:
+        self.show_ended("failed")
+        self.status_label.setStyleSheet(ERROR_STYLE)
+        self.error_title.setText(title)
+        self.what_to_do.setText(what_to_do)
+        self.error_title.show()
+        self.what_to_do.setVisible(bool(what_to_do))
+        self.traceback_view.setPlainText(traceback)
+        self.details_button.setVisible(bool(traceback))
+
+    def _toggle_details(self, shown: bool) -> None:
+        self.traceback_view.setVisible(shown)
+        self.details_button.setText("Hide details" if shown else "Show details")
+
+
+class JobsPanel(QWidget):
+    """The jobs list of the open project, fed by WorkerClient events and JobsService submissions."""
+
+    sig_cancel_requested = Signal(str)
+    """The person asked to cancel a job (job id)."""
+
+    sig_worker_restart_requested = Signal()
+    """The person asked to start a fresh worker after the old one died."""
+
+    def __init__(self, context: ProjectContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.rows: dict[str, JobRowWidget] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self._build_worker_banner())
+        self.empty_label = QLabel("No jobs yet. Jobs → Grow Trees… starts one.")
+        self.empty_label.setStyleSheet("color: gray;")
+        layout.addWidget(self.empty_label)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        holder = QWidget()
+        self.rows_layout = QVBoxLayout(holder)
+        self.rows_layout.setContentsMargins(0, 0, 0, 0)
+        self.rows_layout.addStretch(1)
+        scroll.setWidget(holder)
+        layout.addWidget(scroll, 1)
+        self._connect(context)
+        self.reload_from_store()
+
+    def _build_worker_banner(self) -> QWidget:
+        self.worker_banner = QFrame()
+        self.worker_banner.setObjectName("workerBanner")
+        self.worker_banner.setStyleSheet("#workerBanner { background: #fdecea; border: 1px solid #f5c2c0; }")
+        row = QHBoxLayout(self.worker_banner)
+        self.worker_banner_label = QLabel()
+        self.worker_banner_label.setWordWrap(True)
+        self.worker_banner_label.setStyleSheet(ERROR_STYLE)
+        self.restart_button = QPushButton("Restart worker")
+        self.restart_button.clicked.connect(self._on_restart_clicked)
+        row.addWidget(self.worker_banner_label, 1)
+        row.addWidget(self.restart_button)
+        self.worker_banner.hide()
+        return self.worker_banner
+
+    def _connect(self, context: ProjectContext) -> None:
+        context.sig_project_opened.connect(self.reload_from_store)
+        context.sig_project_closed.connect(self.reload_from_store)
+        worker = context.worker_client
+        if worker is not None:
+            worker.sig_job_started.connect(self.on_job_started)
+            worker.sig_progress.connect(self.on_progress)
+            worker.sig_job_failed.connect(self.on_job_failed)
+            worker.sig_job_finished.connect(self.on_job_finished)
+            worker.sig_job_cancelled.connect(self.on_job_cancelled)
+            worker.sig_process_died.connect(self.on_worker_died)
+            worker.sig_process_started.connect(self.worker_banner.hide)
+        if context.jobs_service is not None:
+            context.jobs_service.sig_job_submitted.connect(self.add_job)
+            context.jobs_service.sig_job_status_changed.connect(self.on_job_status_changed)
+            self.sig_cancel_requested.connect(context.jobs_service.cancel)
+
+    # --- rows ----------------------------------------------------------------------------------
+    def reload_from_store(self) -> None:
+        """Show the project's past jobs, newest first (their final state from the store)."""
+        for row in self.rows.values():
+            row.deleteLater()
+        self.rows.clear()
+        store = self.context.store
+        if store is not None:
+            for job in sorted(store.jobs(), key=lambda j: j.created_at):
+                self.add_job(job.id, job.kind)
+                self._show_stored_status(job)
+        self.empty_label.setVisible(not self.rows)
+
+    def _show_stored_status(self, job) -> None:
+        row = self.rows[job.id]
+        if job.status == "failed":
+            title, _, what = (job.error or "Failed").partition(" — ")
+            row.show_error(title, what)
+        elif job.status == "running":
+            row.show_started()
+        elif job.status != "queued":
+            row.show_ended(job.status)
+
+    def on_job_status_changed(self, job_id: str, status: str) -> None:
+        """The service changed a stored status (e.g. recovery after a crash): show the stored state."""
+        store = self.context.store
+        job = store.get_job(job_id) if store is not None else None
+        if job is not None and (job_id not in self.rows or status == "failed"):
+            self.add_job(job.id, job.kind)
+            self._show_stored_status(job)
+
+    def add_job(self, job_id: str, kind: str) -> JobRowWidget:
+        if job_id in self.rows:
+            return self.rows[job_id]
+        row = JobRowWidget(job_id, kind)
+        row.sig_cancel_requested.connect(self.sig_cancel_requested)
+        self.rows[job_id] = row
+        self.rows_layout.insertWidget(0, row)  # newest on top
+        row.show()  # a child added to a shown widget stays hidden until shown
+        self.empty_label.hide()
+        return row
+
+    def _row(self, job_id: str) -> JobRowWidget:
+        return self.rows.get(job_id) or self.add_job(job_id, "job")
+
+    # --- events (slots; tests may call them with protocol event objects) -------------------------
+    def on_job_started(self, event: protocol.JobStarted) -> None:
+        self.add_job(event.job_id, event.kind or "job").show_started()
+
+    def on_progress(self, event: protocol.Progress) -> None:
+        self._row(event.job_id).show_progress(event)
+
+    def on_job_failed(self, event: protocol.JobFailed) -> None:
+        self._row(event.job_id).show_error(event.title, event.what_to_do, event.traceback)
+
+    def on_job_finished(self, event: protocol.JobFinished) -> None:
+        self._row(event.job_id).show_ended("finished")
+
+    def on_job_cancelled(self, event: protocol.JobCancelled) -> None:
+        self._row(event.job_id).show_ended("cancelled")
+
+    def on_worker_died(self, message: str) -> None:
+        for row in self.rows.values():
+            if row.status in ("queued", "running"):
+                row.show_error(WORKER_DIED_TITLE, worker_died_advice(message))
+        self.worker_banner_label.setText(
+            f"{message[:1].upper()}{message[1:]}. Jobs cannot run until the worker is restarted.")
+        self.worker_banner.show()
+
+    def _on_restart_clicked(self) -> None:
+        self.worker_banner.hide()
+        self.sig_worker_restart_requested.emit()

@@ -1,0 +1,208 @@
+"""Jobs panel and service: progress, tokens/s and ETA; failures that say what to do; a dead worker
+that can be restarted — first from protocol events, then with a real worker process and a tiny model."""
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from avr_studio.app import build_shell
+from avr_studio.app_settings import AppSettings, save_app_settings
+from avr_studio.context import ProjectContext
+from avr_studio.jobs_service import WORKER_DIED_TITLE, JobsService
+from avr_studio.panels.jobs_panel import JobsPanel, format_eta
+from backend import protocol
+from backend.config import ModelSpec, SamplingConfig, ScorerSpec, TreeConfig
+from backend.domain import Job, Prompt
+from backend.store import Store
+
+SCREENSHOTS = (Path(__file__).resolve().parent / "screenshots", Path("/tmp/avr-screens"))
+
+
+def save_screenshot(widget, name: str) -> None:
+    for folder in SCREENSHOTS:
+        folder.mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(folder / f"{name}.png"))
+
+
+@pytest.fixture(autouse=True)
+def own_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("AVR_STUDIO_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = Store.create(tmp_path / "project")
+    opened.add_prompts([Prompt.from_text("Name two uses of baking soda.", source="test"),
+                        Prompt.from_text("What is the capital of France?", source="test")])
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def panel(qtbot, store):
+    context = ProjectContext(store)
+    widget = JobsPanel(context)
+    qtbot.addWidget(widget)
+    widget.resize(620, 420)
+    widget.show()
+    return widget
+
+
+def test_eta_is_short_and_human():
+    assert [format_eta(s) for s in (None, 9.4, 75, 3725)] == ["ETA –", "ETA 9 s", "ETA 1 min 15 s",
+                                                               "ETA 1 h 02 min"]
+
+
+def test_progress_shows_done_total_tokens_per_second_and_eta(panel, qtbot):
+    panel.on_job_started(protocol.JobStarted("stage1-a", "stage1"))
+    panel.on_progress(protocol.Progress("stage1-a", done=3, total=7, tokens_per_s=42.4, eta_s=75,
+                                        message="generating"))
+
+    row = panel.rows["stage1-a"]
+    assert not panel.empty_label.isVisible()
+    assert row.status_label.text() == "Running"
+    assert (row.progress_bar.value(), row.progress_bar.maximum()) == (3, 7)
+    assert row.stats_label.text() == "42 tokens/s · ETA 1 min 15 s · generating"
+    with qtbot.waitSignal(panel.sig_cancel_requested) as cancel:
+        row.cancel_button.click()
+    assert cancel.args == ["stage1-a"]
+    save_screenshot(panel, "jobs_progress")
+
+    panel.on_job_finished(protocol.JobFinished("stage1-a"))
+    assert row.status_label.text() == "Finished"
+    assert row.progress_bar.value() == 7 and not row.cancel_button.isVisibleTo(panel)
+
+
+def test_a_failure_says_what_to_do_with_the_traceback_behind_details(panel):
+    panel.on_job_started(protocol.JobStarted("stage1-b", "stage1"))
+    panel.on_job_failed(protocol.JobFailed(
+        "stage1-b", "The model could not be loaded",
+        "The folder /models/x has no config.json. Pick a model folder in File → Settings.",
+        "Traceback (most recent call last):\n  ...\nModelLoadError: no config.json"))
+
+    row = panel.rows["stage1-b"]
+    assert row.status_label.text() == "Failed"
+    assert row.error_title.isVisibleTo(panel) and row.error_title.text() == "The model could not be loaded"
+    assert "File → Settings" in row.what_to_do.text()
+    assert not row.traceback_view.isVisibleTo(panel)
+    row.details_button.click()
+    assert row.traceback_view.isVisibleTo(panel)
+    assert "ModelLoadError" in row.traceback_view.toPlainText()
+    save_screenshot(panel, "jobs_failure")
+
+
+def test_a_dead_worker_fails_running_jobs_and_offers_a_restart(panel, qtbot):
+    panel.on_job_started(protocol.JobStarted("stage1-c", "stage1"))
+    panel.on_worker_died("the worker process crashed")
+
+    assert panel.worker_banner.isVisible()
+    assert "crashed" in panel.worker_banner_label.text()
+    assert panel.rows["stage1-c"].status == "failed"
+    with qtbot.waitSignal(panel.sig_worker_restart_requested):
+        panel.restart_button.click()
+    assert not panel.worker_banner.isVisible()
+
+
+def test_past_jobs_are_listed_from_the_store(qtbot, store):
+    store.add_job(Job(id="stage1-old", kind="stage1", status="running"))
+    store.add_job(Job(id="stage1-done", kind="stage1", status="finished"))
+    context = ProjectContext()
+    context.jobs_service = JobsService(context)
+    widget = JobsPanel(context)
+    qtbot.addWidget(widget)
+
+    context.open_store(store)  # recovery marks the job the last session left running as failed
+
+    assert set(widget.rows) == {"stage1-old", "stage1-done"}
+    assert widget.rows["stage1-old"].status == "failed"
+    assert widget.rows["stage1-old"].error_title.text() == "Interrupted"
+    assert widget.rows["stage1-done"].status_label.text() == "Finished"
+    assert store.get_job("stage1-old").status == "failed"
+
+
+# --- a real worker process --------------------------------------------------------------------------
+@pytest.fixture
+def tiny_settings():
+    from tests.support.tiny_models import tiny_chat_model_dir
+
+    model_dir = str(tiny_chat_model_dir())
+    settings = AppSettings(
+        model=ModelSpec(name=model_dir, engine="transformers", dtype="float32", device="cpu", batch_size=8),
+        scorer=ScorerSpec(kind="likelihood", model=model_dir),
+        sampling=SamplingConfig(max_new_tokens=6, seed=1))
+    save_app_settings(settings)
+    return settings
+
+
+@pytest.fixture
+def shell(qtbot, tiny_settings, tmp_path):
+    built = build_shell(tiny_settings)
+    built.window.show()
+    try:
+        Store.create(tmp_path / "live").close()
+        assert built.controller.open_project(tmp_path / "live")
+        built.context.store.add_prompts([Prompt.from_text("Name two uses of baking soda.", source="test")])
+        built.context.notify_data_changed("")
+        yield built
+    finally:
+        # Stop the worker before closing: closing with a job still running would ask (modal) first.
+        built.worker.stop()
+        built.window.close()
+        built.window.deleteLater()
+
+
+def test_a_real_stage1_job_reports_progress_and_lands_in_the_store(shell, qtbot):
+    store, panel = shell.context.store, shell.window.jobs_panel
+    prompt_id = store.prompt_ids()[0]
+    progress, changed = [], []
+    shell.worker.sig_progress.connect(progress.append)
+    shell.context.sig_data_changed.connect(changed.append)
+
+    job_id = shell.jobs_service.submit_stage1([prompt_id], tree=TreeConfig(criticisms=1, improvements=1))
+    assert store.get_job(job_id).status == "queued"
+    assert job_id in panel.rows
+    qtbot.waitUntil(lambda: shell.window.running_job_ids() == [job_id], timeout=10_000)
+    with qtbot.waitSignal(shell.worker.sig_job_finished, timeout=180_000):
+        pass
+
+    row = panel.rows[job_id]
+    assert row.status_label.text() == "Finished"
+    assert progress and progress[-1].total > 0 and "ETA" in row.stats_label.text()
+    assert store.get_job(job_id).status == "finished"
+    kinds = sorted(node.kind for node in store.nodes_for_prompt(prompt_id))
+    assert kinds == ["criticism", "improvement", "response"]
+    assert store.scores_for_prompt(prompt_id)  # the answers were scored
+    assert prompt_id in changed
+    save_screenshot(shell.window, "jobs_real_worker_finished")
+
+
+def test_a_killed_worker_is_reported_and_can_be_restarted(shell, qtbot, monkeypatch):
+    store = shell.context.store
+    job_id = shell.jobs_service.submit_stage1(store.prompt_ids())
+    with qtbot.waitSignal(shell.worker.sig_job_started, timeout=60_000):
+        pass
+
+    with qtbot.waitSignal(shell.worker.sig_process_died, timeout=20_000) as died:
+        shell.worker._process.kill()
+
+    assert "crashed" in died.args[0] or "exited" in died.args[0]
+    panel = shell.window.jobs_panel
+    assert panel.worker_banner.isVisible()
+    assert panel.rows[job_id].status == "failed"
+    assert panel.rows[job_id].error_title.text() == WORKER_DIED_TITLE
+    assert "Restart the worker" in panel.rows[job_id].what_to_do.text()
+    assert store.get_job(job_id).status == "failed"
+    save_screenshot(shell.window, "jobs_worker_died")
+
+    with qtbot.waitSignal(shell.worker.sig_ready, timeout=60_000):
+        panel.restart_button.click()
+    assert not panel.worker_banner.isVisible()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: pytest.fail("no job runs; must not ask"))
+
+
+def test_requests_are_numbered_in_order(shell):
+    job_id = shell.jobs_service.submit_stage1(shell.context.store.prompt_ids())
+    shell.jobs_service.cancel(job_id)
+    assert list(shell.worker.sent_requests.values()) == ["hello", f"submit_job {job_id}", f"cancel_job {job_id}"]
+    assert list(shell.worker.sent_requests) == [1, 2, 3]
