@@ -155,6 +155,9 @@ class MainWindow(QMainWindow):
         for name, title, area, tab_with in DOCK_LAYOUT:
             self.add_dock(name, title, self.panels[name], area, tab_with)
         self.splitDockWidget(self.docks["prompts"], self.docks["tree"], Qt.Orientation.Vertical)
+        prompt_list = self.panels["prompts"]
+        if hasattr(prompt_list, "sig_counts_changed"):  # "N of M prompts" under the current filter
+            prompt_list.sig_counts_changed.connect(lambda text: self.statusBar().showMessage(text))
         self.docks["jobs"].raise_()
         if self.context.worker_client is not None:
             self.context.worker_client.sig_log.connect(self.worker_log.appendPlainText)
@@ -181,11 +184,18 @@ class MainWindow(QMainWindow):
         self.menus = menus
 
     def _build_status_bar(self) -> None:
+        # Both labels share one laid-out container: two separate permanent widgets overlapped
+        # when the project label's text grew after the first layout.
         self.project_label = QLabel()
-        self.statusBar().addPermanentWidget(self.project_label)
         self.demo_status_label = QLabel("<a href='#'>Demo model (135M) — learn more</a>")
         self.demo_status_label.linkActivated.connect(lambda _: self.actions_by_id["help.demo_model"].trigger())
-        self.statusBar().addPermanentWidget(self.demo_status_label)
+        permanent = QWidget()
+        row = QHBoxLayout(permanent)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(16)
+        row.addWidget(self.project_label)
+        row.addWidget(self.demo_status_label)
+        self.statusBar().addPermanentWidget(permanent)
 
     def _wire_undo(self) -> None:
         stack = self.context.undo_stack
@@ -217,8 +227,6 @@ class MainWindow(QMainWindow):
             self.project_label.setText("No project open")
             return
         self.project_label.setText(f"{store.project_dir.name}: {store.count_prompts()} prompts")
-        # A permanent status-bar label keeps its first width unless told; long names were cut off.
-        self.project_label.setMinimumWidth(self.project_label.sizeHint().width())
 
     def set_recent_projects(self, paths: list[str], on_open) -> None:
         self.recent_menu.clear()
@@ -239,8 +247,12 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._apply_default_dock_sizes)
 
     def _apply_default_dock_sizes(self) -> None:
-        self.resizeDocks([self.docks["prompts"], self.docks["node_editor"]], [400, 480], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["jobs"]], [220], Qt.Orientation.Vertical)
+        # The side-by-side compare view (central) gets the most room; jobs need only a strip.
+        width = self.width()
+        self.resizeDocks([self.docks["prompts"], self.docks["node_editor"]],
+                         [int(width * 0.28), int(width * 0.30)], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["prompts"], self.docks["tree"]], [260, 400], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["jobs"]], [150], Qt.Orientation.Vertical)
 
     def running_job_ids(self) -> list[str]:
         worker = self.context.worker_client

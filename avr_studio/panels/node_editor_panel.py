@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -95,8 +96,9 @@ class NodeEditorPanel(QWidget):
 
         self.actions_by_id: dict[str, QAction] = {}
         self.buttons: dict[str, QPushButton] = {}
-        button_row = QHBoxLayout()
-        for action_id, (label, shortcut, method) in CURATION_KEYS.items():
+        # A grid of four columns: one row of seven buttons forced the dock past 800 px wide.
+        button_grid = QGridLayout()
+        for position, (action_id, (label, shortcut, method)) in enumerate(CURATION_KEYS.items()):
             action = QAction(label, self, shortcut=QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(getattr(self, method))
@@ -106,8 +108,7 @@ class NodeEditorPanel(QWidget):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the panel, not a button
             button.clicked.connect(getattr(self, method))
             self.buttons[action_id] = button
-            button_row.addWidget(button)
-        button_row.addStretch(1)
+            button_grid.addWidget(button, position // 4, position % 4)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -117,7 +118,7 @@ class NodeEditorPanel(QWidget):
         header_row.addWidget(self.original_button)
         top_layout.addLayout(header_row)
         top_layout.addWidget(self.text_edit, 1)
-        top_layout.addLayout(button_row)
+        top_layout.addLayout(button_grid)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.scores_table)
         bottom.addWidget(self.history_table)
