@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoCommand
 
-from backend.config import TreeConfig
 from backend.domain import VERDICTS, Annotation, NodeState
 from backend.store.curation import CLEAR_VERDICT, REVERT_EDIT  # how the store clears a verdict / an edit
 
@@ -86,38 +85,15 @@ class EditTextCommand(_NodeCommand):
 
 
 def regenerate_payload(store: Store, criticism_id: str, settings: Any, improvements: int | None = None) -> dict:
-    """The job's inputs: the criticism's current text (the person's edit if any) and the answer it judged.
+    """The job's inputs (built by `backend.worker.payloads.regenerate_payload`) with the model, scorer
+    and sampling of `settings` (an AppSettings). Raises ValueError with a sentence for the person."""
+    from backend.errors import UserError
+    from backend.worker.payloads import regenerate_payload as build
 
-    `settings` is an AppSettings (model, scorer, sampling).
-    """
-    crit = store.get_node(criticism_id)
-    if crit is None or crit.kind != "criticism":
-        raise ValueError("improvements are regenerated from a criticism; select one in the tree")
-    answer = store.get_node(crit.parent_id) if crit.parent_id else None
-    if answer is None:
-        raise ValueError("this criticism has no stored answer to improve")
-    states = store.node_states(crit.prompt_id)
-    prompt = store.get_prompt(crit.prompt_id)
-    templates = store.templates(crit.template_version) if crit.template_version else None
-    if templates is None:
-        templates = store.current_templates()
-
-    def current_text(node) -> str:
-        state = states.get(node.id)
-        return state.edited_text if state is not None and state.edited_text else node.text
-
-    return {
-        "prompts": [{"id": crit.prompt_id, "text": prompt.text if prompt else ""}],
-        "answer": {"id": answer.id, "text": current_text(answer), "round": answer.round},
-        "criticism": {"id": crit.id, "text": current_text(crit), "round": crit.round,
-                      "edited": bool(states.get(crit.id) and states[crit.id].edited_text)},
-        "improvements": improvements or TreeConfig().improvements,
-        "templates": {"version": templates.version, "judge": templates.judge, "revise": templates.revise,
-                      "name": templates.name},
-        "model": settings.model.to_dict(),
-        "scorers": [settings.scorer.to_dict()],
-        "sampling": settings.sampling.to_dict(),
-    }
+    try:
+        return build(store, criticism_id, settings.model, [settings.scorer], settings.sampling, improvements)
+    except UserError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def submit_regenerate_improvements(context: ProjectContext, criticism_id: str) -> str:

@@ -103,3 +103,34 @@ def score_payload(store, prompts: list[dict[str, str]], scorer: ScorerSpec, resc
                 continue
             items.append({"node_id": node.id, "prompt": prompt["text"], "answer": answer})
     return {"scorers": [scorer.to_dict()], "items": items}
+
+
+def regenerate_payload(store, criticism_id: str, model: ModelSpec, scorers: list[ScorerSpec],
+                       sampling: SamplingConfig, improvements: int | None = None) -> dict[str, Any]:
+    """Inputs of a `regenerate` job: the criticism's current text (the person's edit if any), the
+    current text of the answer it judged, and the templates that produced the criticism."""
+    crit = store.get_node(criticism_id)
+    if crit is None or crit.kind != "criticism":
+        raise UserError("Improvements are regenerated from a criticism; select one in the tree.")
+    answer = store.get_node(crit.parent_id) if crit.parent_id else None
+    if answer is None:
+        raise UserError("This criticism has no stored answer to improve; regenerate the tree instead.")
+    states = store.node_states(crit.prompt_id)
+    prompt = store.get_prompt(crit.prompt_id)
+    templates = store.templates(crit.template_version)  # an unknown version falls back to the current
+
+    def edit_of(node) -> str | None:
+        state = states.get(node.id)
+        return state.edited_text if state is not None and state.edited_text else None
+
+    return {
+        "prompts": [{"id": crit.prompt_id, "text": prompt.text if prompt else ""}],
+        "answer": {"id": answer.id, "text": edit_of(answer) or answer.text, "round": answer.round},
+        "criticism": {"id": crit.id, "text": edit_of(crit) or crit.text, "round": crit.round,
+                      "edited": edit_of(crit) is not None},
+        "improvements": improvements or TreeConfig().improvements,
+        "templates": templates_dict(templates),
+        "model": model.to_dict(),
+        "scorers": [s.to_dict() for s in scorers],
+        "sampling": sampling.to_dict(),
+    }

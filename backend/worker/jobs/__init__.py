@@ -12,6 +12,7 @@ JOB_MODULES = {
     "chain": "backend.worker.jobs.chain",
     "score": "backend.worker.jobs.score",
     "refine": "backend.worker.jobs.refine",
+    "regenerate": "backend.worker.jobs.regenerate",
 }
 
 
