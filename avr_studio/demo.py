@@ -41,22 +41,35 @@ def default_trees_file() -> Path:
 
 def open_or_create_demo_project(project_dir: Path | None = None, prompts_file: Path | None = None,
                                 trees_file: Path | None = None) -> DemoSetup:
-    """Open the demo project, creating and filling it on first run. May raise ProjectLockedError."""
+    """Open the demo project, creating and filling it on first run. May raise ProjectLockedError.
+
+    The project is filled in a side folder and renamed into place at the end, so a crash during
+    the first run never leaves a half-filled demo project that later starts would take as done.
+    """
+    import shutil
+
+    from backend.config import PairConfig
+    from backend.curation.rebuild import rebuild_stage1
     from backend.store import Store
 
     project_dir = project_dir or demo_project_dir()
     if Store.is_project(project_dir):
         return DemoSetup(store=Store.open(project_dir), created=False)
-    store = Store.create(project_dir)
+    staging = project_dir.with_name(project_dir.name + ".creating")
+    shutil.rmtree(staging, ignore_errors=True)
+    setup = DemoSetup(store=Store.create(staging), created=True)
     try:
-        setup = DemoSetup(store=store, created=True)
-        setup.prompts_added = import_demo_prompts(store, prompts_file or default_prompts_file())
+        setup.prompts_added = import_demo_prompts(setup.store, prompts_file or default_prompts_file())
         trees = trees_file or default_trees_file()
         if trees.is_file():
-            setup.trees_nodes_added = import_journal_file(store, trees)
-    except Exception:
-        store.close()  # leave no half-open lock behind; the next start retries on the same folder
-        raise
+            setup.trees_nodes_added = import_journal_file(setup.store, trees)
+            rebuild_stage1(setup.store, PairConfig())  # the pairs panel and exports start filled
+    finally:
+        setup.store.close()
+    if project_dir.is_dir() and not any(project_dir.iterdir()):
+        project_dir.rmdir()  # an empty folder left by hand must not block the rename
+    staging.rename(project_dir)
+    setup.store = Store.open(project_dir)
     return setup
 
 

@@ -251,8 +251,8 @@ class MainWindow(QMainWindow):
         width = self.width()
         self.resizeDocks([self.docks["prompts"], self.docks["node_editor"]],
                          [int(width * 0.28), int(width * 0.30)], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["prompts"], self.docks["tree"]], [260, 400], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["jobs"]], [150], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["prompts"], self.docks["tree"]], [420, 330], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["jobs"]], [170], Qt.Orientation.Vertical)
 
     def running_job_ids(self) -> list[str]:
         worker = self.context.worker_client

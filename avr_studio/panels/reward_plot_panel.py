@@ -90,8 +90,11 @@ class RewardPlotPanel(QWidget):
         self.reward_plot = self._make_plot("Reward R(x, y) of answers", "reward")
         self.gain_plot = self._make_plot("Gain Δ = R(x, y′) − R(x, y) of improvements", "Δ")
         self.gain_plot.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#888", style=pg.QtCore.Qt.DashLine)))
-        layout.addWidget(self.reward_plot, 1)
-        layout.addWidget(self.gain_plot, 1)
+        # Side by side: the dock shares a short bottom strip with the jobs list.
+        plots = QHBoxLayout()
+        plots.addWidget(self.reward_plot, 1)
+        plots.addWidget(self.gain_plot, 1)
+        layout.addLayout(plots, 1)
         self.summary_label = QLabel("No scores yet.")
         self.summary_label.setWordWrap(True)
         layout.addWidget(self.summary_label)
