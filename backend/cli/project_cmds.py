@@ -14,6 +14,9 @@ from backend.config import PairConfig
 def register(subparsers: argparse._SubParsersAction) -> None:
     init = subparsers.add_parser("init", help="Create a new project folder.")
     init.add_argument("project", type=Path, metavar="DIR", help="Folder for the new project.")
+    init.add_argument("--empty", action="store_true",
+                      help="Start with no prompts (by default the bundled demo prompts are added, so "
+                      "`generate` works at once; import your own with `avr-studio import`).")
     init.set_defaults(func=run_init)
 
     stats = subparsers.add_parser("stats", help="Count prompts, nodes, scores, verdicts, pairs and samples.")
@@ -44,6 +47,12 @@ def run_init(args: argparse.Namespace) -> int:
         for folder in (store.jobs_dir, store.runs_dir, store.exports_dir):
             print(f"  folder    {folder.name}/")
         print(f"  templates {templates.name} ({templates.version})")
+        if not args.empty:
+            from backend.io.importers import import_file
+            from backend.resources import resource_path
+
+            report = import_file(store, resource_path("demo", "prompts.jsonl"), format="prompts")
+            print(f"  prompts   {report.new_prompts} bundled demo prompts (use --empty to start without them)")
     return 0
 
 

@@ -1,6 +1,7 @@
 """`avr-studio init | stats | pairs` through the command registry, and the rebuild glue behind `pairs`."""
 
 import json
+from pathlib import Path
 
 from backend.cli.commands import run_command
 from backend.config import PairConfig
@@ -17,6 +18,18 @@ def test_init_creates_a_project_and_refuses_to_overwrite_it(tmp_path, capsys):
     assert Store.is_project(tmp_path / "proj")
     assert run_command(["init", str(tmp_path / "proj")]) == 2
     assert "already an AvR Studio project" in capsys.readouterr().err
+
+
+def test_init_adds_the_demo_prompts_so_generate_can_start_unless_empty(tmp_path, capsys):
+    demo_lines = (Path(__file__).resolve().parents[2] / "resources" / "demo" / "prompts.jsonl").read_text()
+    expected = len([line for line in demo_lines.splitlines() if line.strip()])
+    assert run_command(["init", str(tmp_path / "with")]) == 0
+    assert f"{expected} bundled demo prompts" in capsys.readouterr().out
+    assert run_command(["init", str(tmp_path / "without"), "--empty"]) == 0
+    with Store.open(tmp_path / "with") as store:
+        assert store.count_prompts() == expected
+    with Store.open(tmp_path / "without") as store:
+        assert store.count_prompts() == 0
 
 
 def test_stats_as_a_table_and_as_json(tmp_path, capsys):
