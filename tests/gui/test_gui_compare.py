@@ -1,24 +1,13 @@
 """Compare panel: word-diff spans, the D toggle, default partners, pickers, other prompts, scroll sync."""
 
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import Qt
 
 from avr_studio.context import ProjectContext
 from avr_studio.diffing import highlighted_html, word_diff
 from avr_studio.models.tree_model import PromptTrees
 from avr_studio.panels.compare_panel import DELETED_COLOUR, INSERTED_COLOUR, ComparePanel, default_partner
-from tests.gui.curation_store_fixture import TEXTS, build_curation_project
-
-SCREENS = Path("/tmp/avr-screens")
-
-
-@pytest.fixture
-def project(tmp_path):
-    built = build_curation_project(tmp_path)
-    yield built
-    built.store.close()
+from tests.gui.curation_store_fixture import TEXTS
+from tests.gui.screens import TMP_SCREENS, save_screenshot
 
 
 def test_word_diff_spans_of_a_known_pair():
@@ -61,9 +50,8 @@ def test_selecting_a_node_compares_it_and_d_toggles_the_diff(qtbot, project):
     assert DELETED_COLOUR in panel.left_pane.toHtml() and INSERTED_COLOUR in panel.right_pane.toHtml()
     assert "Δ +0.400" in panel.right_header.text() and "Response" in panel.left_header.text()
     assert panel.left_combo.currentData() == "r" and panel.right_combo.currentData() == "i11"
-    SCREENS.mkdir(parents=True, exist_ok=True)
     qtbot.wait(10)
-    panel.grab().save(str(SCREENS / "compare_panel.png"))
+    save_screenshot(panel, "compare_panel", folders=(TMP_SCREENS,))
 
     with qtbot.waitActive(panel):
         panel.activateWindow()

@@ -1,7 +1,5 @@
 """The curation loop: act, check the database, undo, check, redo, check — history only ever grows."""
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 
@@ -9,16 +7,8 @@ from avr_studio.commands.curation import EditTextCommand, SetVerdictCommand
 from avr_studio.context import ProjectContext
 from avr_studio.panels.node_editor_panel import NodeEditorPanel
 from backend.domain import NodeState
-from tests.gui.curation_store_fixture import SCORER, TEXTS, build_curation_project
-
-SCREENS = Path("/tmp/avr-screens")
-
-
-@pytest.fixture
-def project(tmp_path):
-    built = build_curation_project(tmp_path)
-    yield built
-    built.store.close()
+from tests.gui.curation_store_fixture import SCORER, TEXTS
+from tests.gui.screens import TMP_SCREENS, save_screenshot
 
 
 def _state(project, node_id: str) -> NodeState:
@@ -130,9 +120,8 @@ def test_edit_commit_cancel_and_show_original(qtbot, project):
     assert panel.text_edit.toPlainText() == TEXTS["c1"]
     panel.original_button.setChecked(False)
 
-    SCREENS.mkdir(parents=True, exist_ok=True)
     qtbot.wait(10)
-    panel.grab().save(str(SCREENS / "node_editor_panel.png"))
+    save_screenshot(panel, "node_editor_panel", folders=(TMP_SCREENS,))
 
     context.undo_stack.undo()
     assert _state(project, "c1") == NodeState()

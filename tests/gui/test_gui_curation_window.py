@@ -7,20 +7,17 @@ from avr_studio.app_settings import AppSettings
 from avr_studio.context import ProjectContext
 from avr_studio.main_window import MainWindow
 from backend.domain import NodeState
-from tests.gui.curation_store_fixture import build_curation_project
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    project = build_curation_project(tmp_path)
+def window(qtbot, project):
     context = ProjectContext(project.store)
     main = MainWindow(context, AppSettings())
     qtbot.addWidget(main)
     main.show()
     with qtbot.waitActive(main):
         main.activateWindow()
-    yield main, context, project
-    project.store.close()
+    return main, context, project
 
 
 def test_keys_in_the_tree_curate_undo_and_toggle_the_diff(qtbot, window):

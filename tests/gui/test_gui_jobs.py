@@ -1,8 +1,6 @@
 """Jobs panel and service: progress, tokens/s and ETA; failures that say what to do; a dead worker
 that can be restarted — first from protocol events, then with a real worker process and a tiny model."""
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
@@ -15,28 +13,15 @@ from backend import protocol
 from backend.config import ModelSpec, SamplingConfig, ScorerSpec, TreeConfig
 from backend.domain import Job, Prompt
 from backend.store import Store
+from tests.gui.screens import save_screenshot
 
-SCREENSHOTS = (Path(__file__).resolve().parent / "screenshots", Path("/tmp/avr-screens"))
-
-
-def save_screenshot(widget, name: str) -> None:
-    for folder in SCREENSHOTS:
-        folder.mkdir(parents=True, exist_ok=True)
-        widget.grab().save(str(folder / f"{name}.png"))
-
-
-@pytest.fixture(autouse=True)
-def own_data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("AVR_STUDIO_DATA_DIR", str(tmp_path / "data"))
+pytestmark = pytest.mark.usefixtures("own_data_dir")
 
 
 @pytest.fixture
-def store(tmp_path):
-    opened = Store.create(tmp_path / "project")
-    opened.add_prompts([Prompt.from_text("Name two uses of baking soda.", source="test"),
-                        Prompt.from_text("What is the capital of France?", source="test")])
-    yield opened
-    opened.close()
+def store_prompts():
+    """The shared `store` fixture (conftest.py) starts with these two prompts here."""
+    return ("Name two uses of baking soda.", "What is the capital of France?")
 
 
 @pytest.fixture

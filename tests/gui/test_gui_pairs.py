@@ -1,23 +1,11 @@
 """Pairs panel: pairs follow the person's verdicts, say who decided, and are written to the project."""
 
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import Qt
 
 from avr_studio.commands.curation import SetVerdictCommand
 from avr_studio.context import ProjectContext
 from avr_studio.panels.pairs_panel import DECIDED_COLUMN, MARGIN_COLUMN, PairsPanel, PairsTableModel
-from tests.gui.curation_store_fixture import build_curation_project
-
-SCREENS = Path("/tmp/avr-screens")
-
-
-@pytest.fixture
-def project(tmp_path):
-    built = build_curation_project(tmp_path)
-    yield built
-    built.store.close()
+from tests.gui.screens import TMP_SCREENS, save_screenshot
 
 
 def _by_kind(pairs):
@@ -68,9 +56,8 @@ def test_a_reject_flips_the_pair_to_the_person_and_is_written(qtbot, project):
     row = next(r for r, p in enumerate(panel.model.pairs) if p.kind == "improvement")
     assert panel.model.data(panel.model.index(row, DECIDED_COLUMN)) == "person"
     assert panel.model.data(panel.model.index(row, MARGIN_COLUMN)) == "-0.200"  # the person overrode the reward
-    SCREENS.mkdir(parents=True, exist_ok=True)
     qtbot.wait(10)
-    panel.grab().save(str(SCREENS / "pairs_panel.png"))
+    save_screenshot(panel, "pairs_panel", folders=(TMP_SCREENS,))
 
     context.undo_stack.undo()  # and back again
     assert _by_kind(project.store.pairs(prompt_id=project.p1))["improvement"] == ("i11", "i12", "reward")

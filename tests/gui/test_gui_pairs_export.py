@@ -1,7 +1,6 @@
 """Export dialog: writes the chosen data off the UI thread and reports counts, or the error to fix."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -9,20 +8,18 @@ from avr_studio.dialogs.export_dialog import ExportDialog
 from avr_studio.models.tree_model import PromptTrees
 from backend.avr.pairs import build_stage1
 from backend.config import PairConfig
-from tests.gui.curation_store_fixture import SCORER, build_curation_project
-
-SCREENS = Path("/tmp/avr-screens")
+from tests.gui.curation_store_fixture import SCORER
+from tests.gui.screens import TMP_SCREENS, save_screenshot
 
 
 @pytest.fixture
-def project(tmp_path):
-    built = build_curation_project(tmp_path)
-    trees = PromptTrees.load(built.store, built.p1)
-    data = build_stage1(built.store.get_prompt(built.p1), trees.roots, built.store.templates,
+def project(project):
+    """The shared curation project (conftest.py), with its Stage I pairs and RSFT samples written."""
+    trees = PromptTrees.load(project.store, project.p1)
+    data = build_stage1(project.store.get_prompt(project.p1), trees.roots, project.store.templates,
                         PairConfig(scorer=SCORER))
-    built.store.replace_stage1_data([built.p1], data.pairs, data.rsft)
-    yield built
-    built.store.close()
+    project.store.replace_stage1_data([project.p1], data.pairs, data.rsft)
+    return project
 
 
 def test_export_writes_pairs_and_reports_counts(qtbot, project, tmp_path):
@@ -42,9 +39,8 @@ def test_export_writes_pairs_and_reports_counts(qtbot, project, tmp_path):
     assert len(rows) == 3 and {"chosen", "rejected"} <= set(rows[0])
     assert "Wrote 3 rows (pairs, trl, jsonl)" in dialog.result_label.text()
     assert dialog.export_button.isEnabled()
-    SCREENS.mkdir(parents=True, exist_ok=True)
     qtbot.wait(10)
-    dialog.grab().save(str(SCREENS / "export_dialog.png"))
+    save_screenshot(dialog, "export_dialog", folders=(TMP_SCREENS,))
 
 
 def test_export_reports_what_to_do_when_there_is_nothing(qtbot, project):

@@ -1,7 +1,5 @@
 """The prompt list: lazy pages, store-side sort and filter, counts, and picking the current prompt."""
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
@@ -16,16 +14,8 @@ from avr_studio.models.prompt_list_model import (
 )
 from avr_studio.panels.prompt_list_panel import PromptListPanel
 from backend.store import PromptFilter
-from tests.gui.curation_store_fixture import build_curation_project, many_prompts_store
-
-SCREENS = Path("/tmp/avr-screens")
-
-
-@pytest.fixture
-def project(tmp_path):
-    built = build_curation_project(tmp_path)
-    yield built
-    built.store.close()
+from tests.gui.curation_store_fixture import many_prompts_store
+from tests.gui.screens import TMP_SCREENS, save_screenshot
 
 
 def _texts(model: PromptListModel) -> list[str]:
@@ -116,9 +106,8 @@ def test_panel_filter_bar_counts_and_selection(qtbot, project):
     panel.table.horizontalHeader().setSortIndicator(GAIN_COLUMN, Qt.SortOrder.DescendingOrder)
     assert _texts(panel.model)[0] == "Name two uses of baking soda."
     assert panel.table.currentIndex().row() == panel.model.row_of(project.p2)  # selection survived the sort
-    SCREENS.mkdir(parents=True, exist_ok=True)
     qtbot.wait(10)  # let the layout catch up with the label texts before the picture
-    panel.grab().save(str(SCREENS / "prompt_list_panel.png"))
+    save_screenshot(panel, "prompt_list_panel", folders=(TMP_SCREENS,))
 
 
 def test_a_verdict_refreshes_the_prompt_row_in_place(qtbot, project):

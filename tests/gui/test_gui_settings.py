@@ -1,8 +1,6 @@
 """Settings dialog: bad values show the config's own message and save nothing; good values are
 written under the data dir and come back on the next load; the main window follows the change."""
 
-from pathlib import Path
-
 import pytest
 
 from avr_studio.app import build_shell
@@ -10,19 +8,9 @@ from avr_studio.app_settings import AppSettings, load_app_settings
 from avr_studio.dialogs.settings_dialog import SettingsDialog
 from backend.config import EMBEDDED_MODEL
 from backend.paths import data_dir
+from tests.gui.screens import save_screenshot
 
-SCREENSHOTS = (Path(__file__).resolve().parent / "screenshots", Path("/tmp/avr-screens"))
-
-
-def save_screenshot(widget, name: str) -> None:
-    for folder in SCREENSHOTS:
-        folder.mkdir(parents=True, exist_ok=True)
-        widget.grab().save(str(folder / f"{name}.png"))
-
-
-@pytest.fixture(autouse=True)
-def own_data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("AVR_STUDIO_DATA_DIR", str(tmp_path / "data"))
+pytestmark = pytest.mark.usefixtures("own_data_dir")
 
 
 @pytest.fixture

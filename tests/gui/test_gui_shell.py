@@ -16,21 +16,10 @@ from avr_studio.app_settings import AppSettings, recent_projects
 from avr_studio.dialogs.shortcuts_dialog import ShortcutsDialog
 from backend.domain import Prompt
 from backend.store import Store
+from tests.gui.screens import save_screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = (ROOT / "tests" / "gui" / "screenshots", Path("/tmp/avr-screens"))
-
-
-def save_screenshot(widget, name: str) -> None:
-    for folder in SCREENSHOTS:
-        folder.mkdir(parents=True, exist_ok=True)
-        widget.grab().save(str(folder / f"{name}.png"))
-
-
-@pytest.fixture(autouse=True)
-def own_data_dir(tmp_path, monkeypatch):
-    """Settings and recent projects of one test never leak into another."""
-    monkeypatch.setenv("AVR_STUDIO_DATA_DIR", str(tmp_path / "data"))
+pytestmark = pytest.mark.usefixtures("own_data_dir")
 
 
 @pytest.fixture

@@ -11,14 +11,9 @@ from avr_studio import demo
 from avr_studio.app import build_shell, open_first_project
 from avr_studio.app_settings import AppSettings, save_app_settings
 from backend.config import SamplingConfig
+from tests.gui.screens import save_screenshot
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
-SCREENSHOTS = (Path(__file__).resolve().parent / "screenshots", Path("/tmp/avr-screens"))
-
-
-@pytest.fixture(autouse=True)
-def own_data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("AVR_STUDIO_DATA_DIR", str(tmp_path / "data"))
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500), pytest.mark.usefixtures("own_data_dir")]
 
 
 def test_first_run_grows_demo_trees_on_the_embedded_model(qtbot, monkeypatch):
@@ -54,9 +49,7 @@ def test_first_run_grows_demo_trees_on_the_embedded_model(qtbot, monkeypatch):
         gaps.append(now - last)
         last = now
         QApplication.processEvents()
-    for folder in SCREENSHOTS:
-        folder.mkdir(parents=True, exist_ok=True)
-        shell.window.grab().save(str(folder / "shell_demo_first_run.png"))
+    save_screenshot(shell.window, "shell_demo_first_run")
     job = shell.context.store.get_job(jobs[0])
     assert job.status == "finished", job.error
     assert demo.tree_count(shell.context.store) >= 1

@@ -1,23 +1,13 @@
 """Reward plot panel: histograms of rewards and of Δ for the project or the current prompt,
 updated when a job writes new scores."""
 
-from pathlib import Path
-
-import pytest
-
 from avr_studio.context import ProjectContext
 from avr_studio.panels.reward_plot_panel import PROJECT_SCOPE, PROMPT_SCOPE, RewardPlotPanel
 from backend.domain import Node, Prompt, Score
 from backend.store import Store
+from tests.gui.screens import save_screenshot
 
-SCREENSHOTS = (Path(__file__).resolve().parent / "screenshots", Path("/tmp/avr-screens"))
 SCORER = "likelihood:test"
-
-
-def save_screenshot(widget, name: str) -> None:
-    for folder in SCREENSHOTS:
-        folder.mkdir(parents=True, exist_ok=True)
-        widget.grab().save(str(folder / f"{name}.png"))
 
 
 def add_tree(store: Store, text: str, answer_score: float, improvement_scores: list[float]) -> str:
@@ -32,13 +22,6 @@ def add_tree(store: Store, text: str, answer_score: float, improvement_scores: l
     store.add_scores([Score(response.id, SCORER, answer_score)]
                      + [Score(node.id, SCORER, value) for node, value in zip(improvements, improvement_scores, strict=True)])
     return prompt.id
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store.create(tmp_path / "project")
-    yield opened
-    opened.close()
 
 
 def test_histograms_of_rewards_and_gains_for_project_and_prompt(qtbot, store):

@@ -1,8 +1,5 @@
 """The tree panel: lazy children, reward columns, arrow-key walking, selection kept across refreshes."""
 
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
 from avr_studio.context import ProjectContext
@@ -19,16 +16,8 @@ from avr_studio.models.tree_model import (
 )
 from avr_studio.panels.tree_panel import TreePanel
 from backend.domain import Annotation
-from tests.gui.curation_store_fixture import SCORER, build_curation_project
-
-SCREENS = Path("/tmp/avr-screens")
-
-
-@pytest.fixture
-def project(tmp_path):
-    built = build_curation_project(tmp_path)
-    yield built
-    built.store.close()
+from tests.gui.curation_store_fixture import SCORER
+from tests.gui.screens import TMP_SCREENS, save_screenshot
 
 
 def test_tree_model_passes_qt_model_tester_and_fetches_lazily(qtmodeltester, project):
@@ -102,9 +91,8 @@ def test_refresh_after_a_verdict_keeps_selection_and_shows_it(qtbot, project):
     assert not panel.view.isExpanded(panel.model.index_of("c2"))  # what was closed stays closed
     panel.resize(900, 260)
     panel.show()
-    SCREENS.mkdir(parents=True, exist_ok=True)
     qtbot.wait(10)  # let the layout catch up with the label texts before the picture
-    panel.grab().save(str(SCREENS / "tree_panel.png"))
+    save_screenshot(panel, "tree_panel", folders=(TMP_SCREENS,))
 
     context.notify_data_changed("some-other-prompt")  # not ours: nothing to do
     context.select_prompt(project.p2)
