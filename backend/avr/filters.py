@@ -30,18 +30,21 @@ def is_degenerate(text: str, repeats: int = 60) -> bool:
     False
     """
     words = text.split()
+    distinct = words  # the tokens to look for a symbol run in; their set once it is built
     # A token occurring `repeats` times leaves at most len - repeats + 1 distinct tokens; counting
     # only when that bound allows it skips Counter for almost every normal text.
-    if len(words) >= repeats and len(words) - len(set(words)) + 1 >= repeats:
-        for token, count in Counter(words).most_common():
-            if count < repeats:
-                break
-            if len(token) > 1 or token.isalnum():
-                return True
+    if len(words) >= repeats:
+        distinct = set(words)
+        if len(words) - len(distinct) + 1 >= repeats:
+            for token, count in Counter(words).most_common():
+                if count < repeats:
+                    break
+                if len(token) > 1 or token.isalnum():
+                    return True
     # A run of one symbol `repeats` long sits inside a single token at least that long.
-    if words and max(map(len, words)) >= repeats:
+    if distinct and max(map(len, distinct)) >= repeats:
         same_symbol = _same_symbol_repeated(repeats)
-        return any(len(word) >= repeats and same_symbol.search(word) for word in words)
+        return any(len(word) >= repeats and same_symbol.search(word) for word in distinct)
     return False
 
 

@@ -56,6 +56,7 @@ class _Stage1Builder:
         self.data = Stage1Data()
         self.criticisms: list[TreeNode] = []
         self.improvements: dict[str, list[TreeNode]] = {}
+        self._usable_improvements: dict[str, list[TreeNode]] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
     def templates(self, version: str | None) -> Templates:
@@ -164,7 +165,12 @@ class _Stage1Builder:
             self.data.rsft.append(SftSample("rsft", self.prompt.id, messages, (y.id, crit.id, best.id)))
 
     def usable_improvements(self, crit: TreeNode) -> list[TreeNode]:
-        return [imp for imp in self.improvements[crit.id] if self.usable(imp.text)]
+        """A criticism's usable improvements (listed once: three rules ask for them)."""
+        found = self._usable_improvements.get(crit.id)
+        if found is None:
+            found = self._usable_improvements[crit.id] = [
+                imp for imp in self.improvements[crit.id] if self.usable(imp.text)]
+        return found
 
     def criticism_pair(self, y: TreeNode, crits: list[TreeNode]) -> TreeNode | None:
         """Adds the criticism pair if it holds; returns the best criticism (None if all rejected).

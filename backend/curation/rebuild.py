@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from backend.avr.pairs import build_stage1
 from backend.avr.tree import build_trees
+from backend.collector import collector_paused
 from backend.config import PairConfig
 from backend.domain import Pair, SftSample, Templates
 from backend.errors import UserError
@@ -33,6 +34,12 @@ def rebuild_stage1(store: Store, config: PairConfig, prompt_ids: Sequence[str] |
         known = ", ".join(store.scorers()) or "none yet"
         raise UserError(f"no scores from scorer {config.scorer!r} in this project (scorers: {known}); "
                         "score the trees first or pick another scorer.")
+    with collector_paused():  # the trees and pairs of a rebuild are many small objects
+        return _rebuild(store, config, scorer, prompt_ids, progress)
+
+
+def _rebuild(store: Store, config: PairConfig, scorer: str | None, prompt_ids: Sequence[str] | None,
+             progress: Progress | None) -> dict[str, int]:
     ids = list(prompt_ids) if prompt_ids is not None else store.prompt_ids_with_nodes()
     templates_cache: dict[str | None, Templates] = {}
 

@@ -8,6 +8,8 @@ from typing import Any
 
 
 def to_json(value: Any) -> str:
+    if value == {} and type(value) is dict:  # most nodes' sampling and prompts' meta: skip the encoder
+        return "{}"
     return json.dumps(value, ensure_ascii=False, default=str)
 
 

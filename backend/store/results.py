@@ -38,74 +38,106 @@ def _chain_from_row(row: tuple) -> Chain:
                  long_thought_node_id=long_thought_node_id, created_at=created_at)
 
 
+def _pairs_table(pairs: Iterable[Pair]) -> pa.Table | None:
+    """The pairs as one Arrow table, one row per id (the id is a content hash: computed once); None if none."""
+    by_id = {pair.id: pair for pair in pairs}
+    if not by_id:
+        return None
+    batch = list(by_id.values())
+    return pa.table({
+        "id": list(by_id),
+        "kind": [p.kind for p in batch],
+        "prompt_id": [p.prompt_id for p in batch],
+        "context": pa.array([p.context for p in batch], MESSAGES_TYPE),
+        "chosen": [p.chosen for p in batch],
+        "rejected": [p.rejected for p in batch],
+        "decided_by": [p.decided_by for p in batch],
+        "chosen_node_id": pa.array([p.chosen_node_id for p in batch], pa.string()),
+        "rejected_node_id": pa.array([p.rejected_node_id for p in batch], pa.string()),
+        "chosen_score": pa.array([p.chosen_score for p in batch], pa.float64()),
+        "rejected_score": pa.array([p.rejected_score for p in batch], pa.float64()),
+    })
+
+
+def _sft_table(samples: Iterable[SftSample]) -> pa.Table | None:
+    by_id = {sample.id: sample for sample in samples}
+    if not by_id:
+        return None
+    batch = list(by_id.values())
+    return pa.table({
+        "id": list(by_id),
+        "kind": [s.kind for s in batch],
+        "prompt_id": [s.prompt_id for s in batch],
+        "messages": pa.array([s.messages for s in batch], MESSAGES_TYPE),
+        "node_ids": [to_json(list(s.node_ids)) for s in batch],
+    })
+
+
+_INSERT_PAIRS = (f"INSERT INTO pairs SELECT {_PAIR_COLUMNS.replace('context', 'to_json(context)')}, now() "
+                 "FROM incoming_pairs ON CONFLICT DO ")
+_INSERT_SFT = ("INSERT INTO sft_samples SELECT id, kind, prompt_id, to_json(messages), node_ids, now() "
+               "FROM incoming_sft ON CONFLICT DO ")
+# A rebuild writes back mostly the same ids. Replacing such a row in place (every column, built_at
+# included) ends where deleting and re-inserting it would, without DuckDB reworking the id index
+# for each one at commit.
+_REPLACE_PAIR_COLUMNS = ("UPDATE SET kind = excluded.kind, prompt_id = excluded.prompt_id, context = excluded.context, "
+                         "chosen = excluded.chosen, rejected = excluded.rejected, decided_by = excluded.decided_by, "
+                         "chosen_node_id = excluded.chosen_node_id, rejected_node_id = excluded.rejected_node_id, "
+                         "chosen_score = excluded.chosen_score, rejected_score = excluded.rejected_score, "
+                         "built_at = excluded.built_at")
+_REPLACE_SFT_COLUMNS = ("UPDATE SET kind = excluded.kind, prompt_id = excluded.prompt_id, "
+                        "messages = excluded.messages, node_ids = excluded.node_ids, built_at = excluded.built_at")
+
+
 class ResultQueries:
     _db: Database
 
     def add_pairs(self, pairs: Iterable[Pair]) -> int:
         """Add pairs whose id is new; return how many were added."""
-        by_id = {pair.id: pair for pair in pairs}  # the id is a content hash: compute it once
-        if not by_id:
+        table = _pairs_table(pairs)
+        if table is None:
             return 0
-        batch = list(by_id.values())
-        table = pa.table({
-            "id": list(by_id),
-            "kind": [p.kind for p in batch],
-            "prompt_id": [p.prompt_id for p in batch],
-            "context": pa.array([p.context for p in batch], MESSAGES_TYPE),
-            "chosen": [p.chosen for p in batch],
-            "rejected": [p.rejected for p in batch],
-            "decided_by": [p.decided_by for p in batch],
-            "chosen_node_id": pa.array([p.chosen_node_id for p in batch], pa.string()),
-            "rejected_node_id": pa.array([p.rejected_node_id for p in batch], pa.string()),
-            "chosen_score": pa.array([p.chosen_score for p in batch], pa.float64()),
-            "rejected_score": pa.array([p.rejected_score for p in batch], pa.float64()),
-        })
         with self._db.transaction():
             before = self._db.scalar("SELECT count(*) FROM pairs")
             with self._db.staged("incoming_pairs", table):
-                self._db.execute(
-                    f"INSERT INTO pairs SELECT {_PAIR_COLUMNS.replace('context', 'to_json(context)')}, now() "
-                    "FROM incoming_pairs ON CONFLICT DO NOTHING"
-                )
+                self._db.execute(_INSERT_PAIRS + "NOTHING")
             return int(self._db.scalar("SELECT count(*) FROM pairs") - before)
 
     def add_sft_samples(self, samples: Iterable[SftSample]) -> int:
         """Add SFT samples whose id is new; return how many were added."""
-        by_id = {sample.id: sample for sample in samples}
-        if not by_id:
+        table = _sft_table(samples)
+        if table is None:
             return 0
-        batch = list(by_id.values())
-        table = pa.table({
-            "id": list(by_id),
-            "kind": [s.kind for s in batch],
-            "prompt_id": [s.prompt_id for s in batch],
-            "messages": pa.array([s.messages for s in batch], MESSAGES_TYPE),
-            "node_ids": [to_json(list(s.node_ids)) for s in batch],
-        })
         with self._db.transaction():
             before = self._db.scalar("SELECT count(*) FROM sft_samples")
             with self._db.staged("incoming_sft", table):
-                self._db.execute(
-                    "INSERT INTO sft_samples SELECT id, kind, prompt_id, to_json(messages), node_ids, now() "
-                    "FROM incoming_sft ON CONFLICT DO NOTHING"
-                )
+                self._db.execute(_INSERT_SFT + "NOTHING")
             return int(self._db.scalar("SELECT count(*) FROM sft_samples") - before)
 
     def replace_stage1_data(self, prompt_ids: Sequence[str], pairs: Iterable[Pair],
                             sft: Iterable[SftSample]) -> None:
-        """In one transaction: drop these prompts' Stage I pairs and RSFT samples, then add the new ones."""
-        ids = list(prompt_ids)
-        with self._db.transaction(), self._db.id_set("replaced_prompts", ids):
+        """In one transaction: drop these prompts' Stage I pairs and RSFT samples, then add the new ones.
+
+        Ids are content hashes that include the kind and prompt, so a new row's id can only clash
+        with an old row of the same prompt and kind: that row is replaced in place, the others go.
+        """
+        pairs_table, sft_table = _pairs_table(pairs), _sft_table(sft)
+        no_rows = pa.table({"id": pa.array([], pa.string())})
+        with (self._db.transaction(), self._db.id_set("replaced_prompts", list(prompt_ids)),
+              self._db.staged("incoming_pairs", no_rows if pairs_table is None else pairs_table),
+              self._db.staged("incoming_sft", no_rows if sft_table is None else sft_table)):
             self._db.execute(
                 f"DELETE FROM pairs WHERE kind IN ({STAGE1_PAIR_KINDS_SQL}) "
-                "AND prompt_id IN (SELECT id FROM replaced_prompts)"
+                "AND prompt_id IN (SELECT id FROM replaced_prompts) AND id NOT IN (SELECT id FROM incoming_pairs)"
             )
             self._db.execute(
                 f"DELETE FROM sft_samples WHERE kind IN ({STAGE1_SFT_KINDS_SQL}) "
-                "AND prompt_id IN (SELECT id FROM replaced_prompts)"
+                "AND prompt_id IN (SELECT id FROM replaced_prompts) AND id NOT IN (SELECT id FROM incoming_sft)"
             )
-            self.add_pairs(pairs)
-            self.add_sft_samples(sft)
+            if pairs_table is not None:
+                self._db.execute(_INSERT_PAIRS + _REPLACE_PAIR_COLUMNS)
+            if sft_table is not None:
+                self._db.execute(_INSERT_SFT + _REPLACE_SFT_COLUMNS)
 
     def pairs(self, kind: str | None = None, prompt_id: str | None = None) -> list[Pair]:
         rows = self._db.rows(

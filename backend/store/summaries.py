@@ -33,12 +33,17 @@ SORT_EXPRESSIONS = {
     "state": _STATE_RANK_SQL,
 }
 
-_JOINS = """
-    LEFT JOIN prompt_stats st ON st.prompt_id = p.id
-    LEFT JOIN prompt_scorer_stats r ON r.prompt_id = p.id AND r.scorer = $scorer"""
+_JOIN_SQL = {
+    "st": "LEFT JOIN prompt_stats st ON st.prompt_id = p.id",
+    "r": "LEFT JOIN prompt_scorer_stats r ON r.prompt_id = p.id AND r.scorer = $scorer",
+}
+_JOINS = "\n    " + "\n    ".join(_JOIN_SQL.values())
 _FROM = f"FROM prompts p {_JOINS}"
-# Sorts and filters that need no aggregate: page the prompts table first, then join 200 rows only.
-_PROMPT_ONLY_SORTS = {"added": "p.seq, p.id", "text": "p.seq, p.id, p.text"}
+# The stats tables each sort key and filter condition reads. A page is picked with those joins
+# only (a join over every prompt is most of a page's cost), then its 200 rows get the rest.
+_SORT_TABLES = {"added": (), "text": (), "best_reward": ("r",), "best_gain": ("r",), "n_improving": ("r",),
+                "n_nodes": ("st",), "n_verdicts": ("st",), "state": ("st",)}
+_CONDITION_TABLES = {"pattern": (), "state": ("st",), "min_gain": ("r",), "has_improving": ("r",)}
 
 # Filter field -> its condition. Only the conditions of the filters in use are joined into the query:
 # a condition on p.text, even one switched off by a NULL parameter, makes DuckDB read every prompt's text.
@@ -54,13 +59,26 @@ _PAGE_COLUMNS = f"""p.id, coalesce(st.n_nodes, 0), r.best_reward, r.best_gain, c
     coalesce(st.n_verdicts, 0), {_STATE_SQL}"""
 _TEXTS = "SELECT id, text FROM prompts WHERE id = ANY($ids::VARCHAR[])"
 
-# Refresh statements; touched_prompts is the staged id set of the prompts to refresh.
+# Refresh statements; touched_prompts is the staged id set of the prompts to refresh. The refresh
+# upserts: deleting and re-inserting every touched key made DuckDB's commit rebuild the primary-key
+# indexes (3 s for a 60k-prompt re-import). Only rows the refresh would no longer produce are deleted.
 _TOUCHED = "SELECT id FROM touched_prompts"
+_DROP_STALE_COUNTS = f"""
+    DELETE FROM prompt_stats WHERE prompt_id IN ({_TOUCHED})
+    AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.prompt_id = prompt_stats.prompt_id)"""
+_DROP_STALE_SCORER_STATS = f"""
+    DELETE FROM prompt_scorer_stats WHERE prompt_id IN ({_TOUCHED})
+    AND NOT EXISTS (
+        SELECT 1 FROM scores s JOIN nodes n ON n.id = s.node_id
+        WHERE n.prompt_id = prompt_scorer_stats.prompt_id AND s.scorer = prompt_scorer_stats.scorer
+        AND n.kind IN ('response', 'improvement'))"""
 _REFRESH_COUNTS = f"""
     INSERT INTO prompt_stats
     SELECT n.prompt_id, count(*), count(s.verdict), count(s.edited_text)
     FROM nodes n LEFT JOIN current_node_states s ON s.node_id = n.id
-    WHERE n.prompt_id IN ({_TOUCHED}) GROUP BY n.prompt_id"""
+    WHERE n.prompt_id IN ({_TOUCHED}) GROUP BY n.prompt_id
+    ON CONFLICT (prompt_id) DO UPDATE SET
+        n_nodes = excluded.n_nodes, n_verdicts = excluded.n_verdicts, n_edits = excluded.n_edits"""
 # best_reward: max R over answers (responses, improvements); gain of an improvement: R(y') minus
 # R(the answer its criticism judged), under the same scorer. Every step is a two-way join behind a
 # MATERIALIZED barrier: left to reorder freely, DuckDB sometimes joined the two score sides on
@@ -86,7 +104,9 @@ _REFRESH_SCORER_STATS = f"""
         FROM improvement_scores i JOIN scored a ON a.id = i.answer_id AND a.scorer = i.scorer
         GROUP BY i.prompt_id, i.scorer)
     SELECT r.prompt_id, r.scorer, r.best_reward, g.best_gain, coalesce(g.n_improving, 0)
-    FROM rewards r LEFT JOIN gains g ON g.prompt_id = r.prompt_id AND g.scorer = r.scorer"""
+    FROM rewards r LEFT JOIN gains g ON g.prompt_id = r.prompt_id AND g.scorer = r.scorer
+    ON CONFLICT (prompt_id, scorer) DO UPDATE SET best_reward = excluded.best_reward,
+        best_gain = excluded.best_gain, n_improving = excluded.n_improving"""
 
 
 @dataclass
@@ -120,13 +140,13 @@ class SummaryQueries:
         if not prompt_ids:
             return
         with self._db.transaction(), self._db.id_set("touched_prompts", prompt_ids):
-            self._db.execute(f"DELETE FROM prompt_stats WHERE prompt_id IN ({_TOUCHED})")
+            self._db.execute(_DROP_STALE_COUNTS)
             self._db.execute(_REFRESH_COUNTS)
-            self._db.execute(f"DELETE FROM prompt_scorer_stats WHERE prompt_id IN ({_TOUCHED})")
+            self._db.execute(_DROP_STALE_SCORER_STATS)
             self._db.execute(_REFRESH_SCORER_STATS)
 
-    def _filter_sql(self, filter: PromptFilter) -> tuple[str, dict[str, Any]]:
-        """FROM ... WHERE ... with only the conditions in use, and their parameters."""
+    def _filter_params(self, filter: PromptFilter) -> dict[str, Any]:
+        """The parameters of the conditions in use (in _CONDITIONS order) plus the scorer."""
         if filter.state is not None and filter.state not in STATES:
             raise BadInputError(f"unknown prompt state {filter.state!r}; use one of {', '.join(STATES)}")
         values = {
@@ -136,8 +156,22 @@ class SummaryQueries:
             "has_improving": filter.has_improving,
         }
         used = {name: value for name, value in values.items() if value is not None}
-        where = " AND ".join(_CONDITIONS[name] for name in used) or "TRUE"
-        return f"{_FROM} WHERE {where}", used | {"scorer": filter.scorer or self.default_scorer()}
+        return used | {"scorer": filter.scorer or self.default_scorer()}
+
+    @staticmethod
+    def _from_where(params: dict[str, Any], tables: Sequence[str] = ()) -> tuple[str, dict[str, Any], bool]:
+        """FROM ... WHERE ... joining only the stats tables that the conditions (and `tables`) read,
+        its parameters, and whether that took every join.
+
+        The joins are on unique keys, so leaving one out never changes which prompts match.
+        """
+        conditions = [name for name in _CONDITIONS if name in params]
+        needed = {*tables, *(table for name in conditions for table in _CONDITION_TABLES[name])}
+        joins = " ".join(sql for table, sql in _JOIN_SQL.items() if table in needed)
+        where = " AND ".join(_CONDITIONS[name] for name in conditions) or "TRUE"
+        if "r" not in needed:  # DuckDB refuses a named parameter that the query does not use
+            params = {name: value for name, value in params.items() if name != "scorer"}
+        return f"FROM prompts p {joins} WHERE {where}", params, needed >= set(_JOIN_SQL)
 
     def list_prompt_summaries(self, filter: PromptFilter, sort: str = "added", descending: bool = False,
                               offset: int = 0, limit: int = 200) -> list[PromptSummary]:
@@ -145,15 +179,15 @@ class SummaryQueries:
         if sort not in SORT_EXPRESSIONS:
             raise BadInputError(f"unknown sort key {sort!r}; use one of {', '.join(SORT_EXPRESSIONS)}")
         direction = "DESC" if descending else "ASC"
-        from_where, params = self._filter_sql(filter)
+        params = self._filter_params(filter)
         order = f"{SORT_EXPRESSIONS[sort]} {direction} NULLS LAST, p.seq"
-        if sort in _PROMPT_ONLY_SORTS and set(params) <= {"pattern", "scorer"}:
-            where = _CONDITIONS["pattern"] if "pattern" in params else "TRUE"
-            first = (f"SELECT {_PROMPT_ONLY_SORTS[sort]} FROM prompts p WHERE {where} "
-                     f"ORDER BY {order} LIMIT $limit OFFSET $offset")
-            page = f"SELECT {_PAGE_COLUMNS} FROM ({first}) p {_JOINS} ORDER BY {order}"
-        else:
+        from_where, _, every_join = self._from_where(params, _SORT_TABLES[sort])
+        if every_join:
             page = f"SELECT {_PAGE_COLUMNS} {from_where} ORDER BY {order} LIMIT $limit OFFSET $offset"
+        else:  # pick the page's prompts with fewer joins, then join the rest for those rows only
+            picked = "p.id, p.seq, p.text" if sort == "text" else "p.id, p.seq"
+            first = f"SELECT {picked} {from_where} ORDER BY {order} LIMIT $limit OFFSET $offset"
+            page = f"SELECT {_PAGE_COLUMNS} FROM ({first}) p {_JOINS} ORDER BY {order}"
         rows = self._db.rows(page, params | {"limit": int(limit), "offset": int(offset)})
         return self._with_texts(rows)
 
@@ -162,10 +196,10 @@ class SummaryQueries:
         return [PromptSummary(row[0], texts[row[0]], *row[1:]) for row in rows]
 
     def count_prompt_summaries(self, filter: PromptFilter) -> int:
-        from_where, params = self._filter_sql(filter)
+        from_where, params, _ = self._from_where(self._filter_params(filter))
         return int(self._db.scalar(f"SELECT count(*) {from_where}", params))
 
     def prompt_summary(self, prompt_id: str, scorer: str | None = None) -> PromptSummary | None:
-        from_where, params = self._filter_sql(PromptFilter(scorer=scorer))
-        rows = self._db.rows(f"SELECT {_PAGE_COLUMNS} {from_where} AND p.id = $id", params | {"id": prompt_id})
+        params = self._filter_params(PromptFilter(scorer=scorer))
+        rows = self._db.rows(f"SELECT {_PAGE_COLUMNS} {_FROM} WHERE p.id = $id", params | {"id": prompt_id})
         return self._with_texts(rows)[0] if rows else None

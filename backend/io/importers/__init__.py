@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from backend.collector import collector_paused
 from backend.errors import BadInputError
 from backend.io.importers import avr_stage1, long_thought, prompts, ultrafeedback
 from backend.io.importers.common import ImportContext, ImportItems, RecordError
@@ -38,8 +39,13 @@ def import_file(store: Any, path: Path | str, format: str | None = None, skip_ba
     `format`: None / "auto" to detect from the extension and the first record's fields, one of
     RECORD_FORMATS to force the record layout, or "hf-dataset" to read a datasets folder.
     """
+    with collector_paused():  # a big file converts to hundreds of thousands of small objects
+        return _import_file(store, Path(path), format, skip_bad, progress)
+
+
+def _import_file(store: Any, path: Path, format: str | None, skip_bad: bool,
+                 progress: Progress | None) -> ImportReport:
     started = time.perf_counter()
-    path = Path(path)
     if not path.exists():
         raise BadInputError(f"{path}: no such file or folder")
     format = format or "auto"
