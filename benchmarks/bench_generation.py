@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import resource
 import sys
 import time
@@ -134,12 +135,16 @@ def bench_server(args) -> None:
     from tests.support.server_fixture import start_test_server
     from tests.support.tiny_models import tiny_chat_model_dir
 
-    sampling = SamplingConfig(max_new_tokens=32, seed=7)
+    sampling = SamplingConfig(max_new_tokens=args.server_max_tokens, seed=7)
     requests = [GenRequest(str(i), [{"role": "user", "content": f"Question {i}?"}], n=2, sampling=sampling)
                 for i in range(args.server_requests)]
-    with start_test_server(tiny_chat_model_dir()) as server:
-        spec = ModelSpec(name=str(tiny_chat_model_dir()), engine="openai", base_urls=[server.base_url],
-                         max_concurrency=args.window)
+    with contextlib.ExitStack() as stack:
+        if args.server_url:  # a real server started elsewhere, e.g. benchmarks/vllm_cpu_serve.py
+            base_url, model, label = args.server_url.rstrip("/"), args.server_model, f"server {args.server_url}"
+        else:
+            server = stack.enter_context(start_test_server(tiny_chat_model_dir()))
+            base_url, model, label = server.base_url, str(tiny_chat_model_dir()), "tiny model test server"
+        spec = ModelSpec(name=model, engine="openai", base_urls=[base_url], max_concurrency=args.window)
         engine = make_engine(spec)
         engine.generate(requests[:4])  # warm up both sides' connections and the server
         engine_tokens = bare_tokens = 0
@@ -149,10 +154,10 @@ def bench_server(args) -> None:
             engine_tokens += sum(r.tokens for r in engine.generate(requests))
             engine_s += time.perf_counter() - started
             started = time.perf_counter()
-            bare_tokens += asyncio.run(bare_window_client(server.base_url, spec.name, requests, args.window))
+            bare_tokens += asyncio.run(bare_window_client(base_url, spec.name, requests, args.window))
             bare_s += time.perf_counter() - started
     print(f"[server] {len(requests)} requests x n=2, window {args.window}, {args.rounds} alternating rounds, "
-          "tiny model test server")
+          f"{label}")
     print(f"  OpenAIEngine: {engine_tokens} tokens in {engine_s:.2f} s = {engine_tokens / engine_s:.1f} tok/s")
     print(f"  bare httpx window: {bare_tokens} tokens in {bare_s:.2f} s = {bare_tokens / bare_s:.1f} tok/s")
     print(f"  ratio engine/bare (tokens/s): {(engine_tokens / engine_s) / (bare_tokens / bare_s):.3f}")
@@ -166,6 +171,10 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--server-requests", type=int, default=64)
     parser.add_argument("--window", type=int, default=8)
+    parser.add_argument("--server-url", default="", help="an OpenAI-compatible base URL (…/v1) to use "
+                        "instead of starting the tiny test server")
+    parser.add_argument("--server-model", default="", help="the served model name at --server-url")
+    parser.add_argument("--server-max-tokens", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bare-first", action="store_true", help="time the bare loop before the engine")
     parser.add_argument("--threads", type=int, default=0,
