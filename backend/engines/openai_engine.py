@@ -21,8 +21,7 @@ from backend.config import ModelSpec, SamplingConfig
 from backend.domain import Message
 from backend.engines.base import RATING_PROMPT_SUFFIX, Engine, GenRequest, GenResult, RequestSource
 from backend.engines.embedded import EMBEDDED_ALIASES
-from backend.engines.http_retry import BadReply, ServerReplyError, post_json_async
-from backend.engines.rating import parse_rating_text
+from backend.engines.http_retry import BadReply, ServerReplyError, post_json, post_json_async
 
 _POLL_S = 0.1  # how often an idle dispatcher re-checks cancel and the source
 
@@ -38,6 +37,24 @@ def chat_payload(model: str, request: GenRequest) -> dict:
         payload["messages"].append({"role": "assistant", "content": request.assistant_prefix})
         payload.update(continue_final_message=True, add_generation_prompt=False)
     return payload
+
+
+def best_rating_token(body) -> int | None:
+    """The highest-probability token of the first generated position that reads as 1..10.
+
+    >>> best_rating_token({"choices": [{"logprobs": {"content": [{"top_logprobs": [
+    ...     {"token": "k", "logprob": -0.1}, {"token": "7", "logprob": -1.0}, {"token": "1", "logprob": -2.0}]}]}}]})
+    7
+    """
+    try:
+        candidates = body["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    for candidate in sorted(candidates, key=lambda c: -c.get("logprob", float("-inf"))):
+        token = str(candidate.get("token", "")).strip()
+        if token.isdigit() and 1 <= int(token) <= 10:
+            return int(token)
+    return None
 
 
 def parse_chat_reply(body, n: int) -> tuple[list[str], int]:
@@ -104,6 +121,10 @@ class OpenAIEngine(Engine):
         limits = httpx.Limits(max_connections=self.window, max_keepalive_connections=self.window)
         return httpx.AsyncClient(timeout=timeout, limits=limits, headers=self._headers())
 
+    async def _resolve_with_own_client(self) -> str:
+        async with self._client() as client:
+            return await self._resolve_model(client)
+
     async def _resolve_model(self, client) -> str:
         """The served model's name: the spec's, or the first the server lists (`GET /models`)."""
         if self._served_name is None:
@@ -163,13 +184,27 @@ class OpenAIEngine(Engine):
 
     # -- constrained rating ----------------------------------------------------------------------
     def rating_digits(self, conversations: list[list[Message]], criticisms: list[str]) -> list[int | None]:
-        """Greedy 3 tokens after "...Rating: [["; a number 1..10 or None (a server cannot restrict the
-        vocabulary portably, so this is the closest: the model's own most likely digits)."""
-        greedy = SamplingConfig(temperature=0.0, top_p=1.0, max_new_tokens=3, repetition_penalty=1.0)
-        requests = [GenRequest(key=str(i), messages=list(conv), sampling=greedy,
-                               assistant_prefix=crit.rstrip() + RATING_PROMPT_SUFFIX)
-                    for i, (conv, crit) in enumerate(zip(conversations, criticisms, strict=True))]
+        """The most likely rating token after "...Rating: [[" among 1..10, read from the server's top
+        log-probabilities of one generated token (the closest a server comes to restricting the
+        vocabulary). Plain greedy text is not enough: a small model copies the template's "[[k]]"."""
+        import httpx
+
+        greedy = SamplingConfig(temperature=0.0, top_p=1.0, max_new_tokens=1, repetition_penalty=1.0)
         ratings: list[int | None] = []
-        for result in self.generate(requests):
-            ratings.append(parse_rating_text(result.texts[0]) if result.texts else None)
+        model = self._served_name or asyncio.run(self._resolve_with_own_client())
+        with httpx.Client(timeout=self.spec.timeout_s, headers=self._headers()) as client:
+            for conversation, criticism in zip(conversations, criticisms, strict=True):
+                request = GenRequest(key="rating", messages=list(conversation), sampling=greedy,
+                                     assistant_prefix=criticism.rstrip() + RATING_PROMPT_SUFFIX)
+                payload = chat_payload(model, request) | {"logprobs": True, "top_logprobs": 20}
+                url = self.pool.pick()
+                try:
+                    body = post_json(client, url + "/chat/completions", payload,
+                                     retries=self.retries, backoff_s=self.backoff_s)
+                    self.pool.release(url, True)
+                except ServerReplyError:
+                    self.pool.release(url, False)
+                    ratings.append(None)
+                    continue
+                ratings.append(best_rating_token(body))
         return ratings

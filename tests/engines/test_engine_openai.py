@@ -135,3 +135,17 @@ def test_cancel_abandons_requests_in_flight(openai_server):
     source._cancelled = lambda: len(source.results) >= 2
     server_engine(openai_server, max_concurrency=2).run(source)
     assert 2 <= len(source.results) < 12
+
+
+def test_server_rating_is_the_most_likely_digit_token_not_the_greedy_text():
+    from backend.engines.openai_engine import best_rating_token
+
+    def body(tokens):
+        return {"choices": [{"logprobs": {"content": [{"top_logprobs": [
+            {"token": t, "logprob": lp} for t, lp in tokens]}]}}]}
+
+    # A small model copies the template's "[[k]]": the letter wins, the best digit is the rating.
+    assert best_rating_token(body([("k", -0.2), ("3", -2.5), ("8", -1.9), ("10", -3.0)])) == 8
+    assert best_rating_token(body([(" 10", -0.5), ("2", -0.9)])) == 10
+    assert best_rating_token(body([("0", -0.1), ("11", -0.2), ("x", -0.3)])) is None
+    assert best_rating_token({"choices": [{}]}) is None  # a server that sends no logprobs

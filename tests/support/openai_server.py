@@ -59,6 +59,20 @@ def _load_reward(folder: str):
     return tokenizer, model
 
 
+def first_token_logprobs(state: ServerState, messages: list[dict], prefix: str, k: int) -> list[dict]:
+    import torch
+
+    from backend.engines.loading import chat_prompt
+
+    tokenizer, model = state.engine.tokenizer, state.engine.model
+    text = chat_prompt(tokenizer, messages) + prefix
+    ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+    with state.model_lock, torch.no_grad():
+        logprobs = torch.log_softmax(model(**ids).logits[0, -1].float(), dim=-1)
+    values, indices = logprobs.topk(min(k, logprobs.shape[0]))
+    return [{"token": tokenizer.decode([int(i)]), "logprob": float(v)} for v, i in zip(values, indices, strict=True)]
+
+
 def chat_completion(state: ServerState, body: dict) -> dict:
     from backend.config import SamplingConfig
     from backend.engines.base import GenRequest
@@ -75,6 +89,11 @@ def chat_completion(state: ServerState, body: dict) -> dict:
         result = state.engine.generate([GenRequest("r", messages, n=n, sampling=sampling, assistant_prefix=prefix)])[0]
     choices = [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
                for i, text in enumerate(result.texts)]
+    if body.get("logprobs"):  # like vLLM: the top tokens of the first generated position
+        top = first_token_logprobs(state, messages, prefix, int(body.get("top_logprobs") or 1))
+        for choice in choices:
+            choice["logprobs"] = {"content": [{"token": top[0]["token"], "logprob": top[0]["logprob"],
+                                               "top_logprobs": top}]}
     return {"id": f"chatcmpl-{time.time_ns()}", "object": "chat.completion", "created": int(time.time()),
             "model": state.model_name, "choices": choices,
             "usage": {"prompt_tokens": 0, "completion_tokens": result.tokens, "total_tokens": result.tokens}}
