@@ -125,3 +125,26 @@ def score_items(ctx: JobContext, scorer, label: str, items: list[tuple[str, str,
         if count_progress:
             ctx.progress.advance(len(batch), message=f"scored with {label}")
     return values
+
+
+def score_missing(ctx: JobContext, specs: list[ScorerSpec], items: list[tuple[str, str, str]],
+                  known_scores, expected_per_scorer: int | None = None) -> int:
+    """Score (node_id, prompt, answer) items with each scorer that has not scored them yet (a resumed
+    job skips what its journal holds); progress counts the skipped ones as done. Returns items scored.
+
+    `expected_per_scorer` is how many progress steps each scorer was planned for (default len(items)).
+    """
+    expected = len(items) if expected_per_scorer is None else expected_per_scorer
+    scored = 0
+    for spec in specs:
+        todo = [item for item in items if (item[0], spec.label) not in known_scores]
+        ctx.progress.advance(max(expected - len(todo), 0), message="already scored")
+        if not todo:
+            continue
+        scorer = load_scorer(ctx, spec)
+        try:
+            score_items(ctx, scorer, spec.label, todo, spec.batch_size)
+        finally:
+            close_quietly(scorer)
+        scored += len(todo)
+    return scored

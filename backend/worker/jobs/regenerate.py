@@ -95,17 +95,6 @@ def run(ctx: JobContext) -> dict[str, Any]:
         # a model that returned fewer texts than asked: skip their steps so progress still ends at total
         ctx.progress.advance(made + (missing - made) * (1 + len(specs)), tokens, "improve done")
 
-    scored = 0
-    for spec in specs:
-        todo = [(n.id, prompt["text"], n.text) for n in children if (n.id, spec.label) not in scores]
-        ctx.progress.advance(len(children) - len(todo), message="already scored")
-        if not todo:
-            continue
-        scorer = common.load_scorer(ctx, spec)
-        try:
-            common.score_items(ctx, scorer, spec.label, todo, spec.batch_size)
-        finally:
-            common.close_quietly(scorer)
-        scored += len(todo)
+    scored = common.score_missing(ctx, specs, [(n.id, prompt["text"], n.text) for n in children], scores)
     return {"prompts": 1, "criticism": criticism["id"], "nodes": made, "scores": scored,
             "from_edited_criticism": marks["from_edited_criticism"]}

@@ -60,18 +60,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
 
     answers = [n for pid in prompts for n in _first_tree_nodes(pid, nodes)
                if n.kind in ("response", "improvement")]
-    scored = 0
-    for spec in specs:
-        todo = [(n.id, prompts[n.prompt_id], n.text) for n in answers if (n.id, spec.label) not in scores]
-        ctx.progress.advance(max(answers_per_tree * len(prompts) - len(todo), 0), message="already scored")
-        if not todo:
-            continue
-        scorer = common.load_scorer(ctx, spec)
-        try:
-            common.score_items(ctx, scorer, spec.label, todo, spec.batch_size)
-        finally:
-            common.close_quietly(scorer)
-        scored += len(todo)
+    scored = common.score_missing(ctx, specs, [(n.id, prompts[n.prompt_id], n.text) for n in answers], scores,
+                                  expected_per_scorer=answers_per_tree * len(prompts))
     new_nodes = sum(1 for n in nodes.values() if n.job_id == ctx.job_id)
     return {"prompts": len(prompts), "nodes": new_nodes, "scores": scored,
             "criticisms_dropped": source.stats.dropped, "ratings_unparsed": source.stats.unparsed,
