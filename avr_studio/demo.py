@@ -8,15 +8,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend import protocol
-from backend.domain import Chain, Node, Score
 from backend.paths import data_dir
 from backend.resources import RESOURCES_DIR
 
 DEMO_PROJECT_NAME = "demo-project"
 MIN_DEMO_TREES = 8  # below this many trees the app grows more on the embedded model
 DEMO_JOB_PROMPTS = 4  # prompts per first-run Stage I job: a few minutes on two CPU cores
-IMPORT_BATCH = 500
 
 
 @dataclass
@@ -82,31 +79,13 @@ def import_demo_prompts(store, prompts_file: Path) -> int:
 
 
 def import_journal_file(store, path: Path) -> int:
-    """Add the nodes, scores and chains of a file in the worker's journal record format
-    (the same records `backend.worker.ingest` reads); idempotent by id. Returns nodes added."""
-    nodes: list[Node] = []
-    scores: list[Score] = []
-    chains: list[Chain] = []
-    added = 0
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            item = protocol.record_to_object(json.loads(line))
-            if isinstance(item, Node):
-                nodes.append(item)
-            elif isinstance(item, Score):
-                scores.append(item)
-            elif isinstance(item, Chain):
-                chains.append(item)
-            if len(nodes) >= IMPORT_BATCH:
-                added += store.add_nodes(nodes)
-                nodes = []
-    added += store.add_nodes(nodes)  # nodes before scores: a score's node must exist
-    store.add_scores(scores)
-    for chain in chains:  # Stage II chains are optional in the demo file
-        store.add_chain(chain)
-    return added
+    """Add the nodes, scores and chains of a file in the worker's journal record format (what
+    `backend.worker.ingest` reads); idempotent by id. Returns nodes added."""
+    from backend.worker.ingest import store_records
+
+    with path.open(encoding="utf-8") as handle, store.transaction():
+        records = (json.loads(line) for line in handle if line.strip())
+        return store_records(store, records)[1]
 
 
 def tree_count(store) -> int:

@@ -6,6 +6,7 @@ remembers the byte offset it has imported up to. A torn last line (a crash mid-w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from backend import protocol
@@ -15,28 +16,14 @@ from backend.worker.journal import journal_path, read_records
 BATCH_RECORDS = 2000  # records per transaction: one commit per batch, not per record
 
 
-def ingest_journal(store, job_dir: str | Path, job_id: str) -> int:
-    """Import new journal records of `job_id` from `job_dir`; return how many stored objects they held."""
-    offset = store.journal_offset(job_id)
+def store_records(store, records: Iterable[dict]) -> tuple[int, int]:
+    """Write journal records to the store: nodes first (scores and chains refer to them), then scores,
+    then chains. Returns (stored objects the records held, nodes newly added). The caller owns the
+    transaction."""
     nodes: list[Node] = []
     scores: list[Score] = []
     chains: list[Chain] = []
-    imported = 0
-    pending = 0
-
-    def flush(end: int) -> None:
-        with store.transaction():
-            store.add_nodes(nodes)  # nodes first: scores and chains refer to them
-            store.add_scores(scores)
-            for chain in chains:
-                store.add_chain(chain)
-            store.set_journal_offset(job_id, end)
-        nodes.clear()
-        scores.clear()
-        chains.clear()
-
-    end = offset
-    for end, record in read_records(job_dir, offset):
+    for record in records:
         obj = protocol.record_to_object(record)
         if isinstance(obj, Node):
             nodes.append(obj)
@@ -44,12 +31,31 @@ def ingest_journal(store, job_dir: str | Path, job_id: str) -> int:
             scores.append(obj)
         elif isinstance(obj, Chain):
             chains.append(obj)
-        imported += obj is not None
-        pending += 1
-        if pending >= BATCH_RECORDS:
+    added = store.add_nodes(nodes)
+    store.add_scores(scores)
+    for chain in chains:
+        store.add_chain(chain)
+    return len(nodes) + len(scores) + len(chains), added
+
+
+def ingest_journal(store, job_dir: str | Path, job_id: str) -> int:
+    """Import new journal records of `job_id` from `job_dir`; return how many stored objects they held."""
+    imported = 0
+    batch: list[dict] = []
+
+    def flush(end: int) -> None:
+        nonlocal imported
+        with store.transaction():  # the records and the offset they reach commit together
+            imported += store_records(store, batch)[0]
+            store.set_journal_offset(job_id, end)
+        batch.clear()
+
+    end = store.journal_offset(job_id)
+    for end, record in read_records(job_dir, store.journal_offset(job_id)):  # noqa: B007 - last end is flushed
+        batch.append(record)
+        if len(batch) >= BATCH_RECORDS:
             flush(end)
-            pending = 0
-    if pending:
+    if batch:
         flush(end)
     return imported
 
