@@ -185,10 +185,20 @@ class Job:
 
 @dataclass(frozen=True)
 class Run:
+    """A training run (backend/training): its folder `runs/<id>/` holds the config, data snapshot,
+    checkpoints, adapter or model, metrics and result; this row is what the app lists and picks."""
+
     id: str
-    kind: str  # "sft" | "dpo" | "reward"
-    config: dict[str, Any]
-    data_hash: str
-    status: str
-    output_dir: str
+    stage: str  # "rsft" | "dpo" | "long_sft" | "long_dpo" | "reward"
+    config: dict[str, Any]  # the exact TrainingConfig it ran with, preset filled in
+    data_hash: str  # hash of the Parquet snapshot it read
+    status: str  # "prepared" | "running" | "finished" | "failed" | "cancelled"
+    output_dir: str  # the run folder, relative to the project folder
     created_at: datetime = field(default_factory=now)
+    base: str = ""  # the model it started from (embedded name, folder, or run:<id>)
+    seed: int | None = None
+    adapter_path: str | None = None  # the trained adapter or model folder, relative to the project folder
+    metrics: dict[str, Any] = field(default_factory=dict)  # final metrics
+    environment: dict[str, Any] = field(default_factory=dict)  # package versions, device, processes
+    finished_at: datetime | None = None
+    error: str | None = None

@@ -1,28 +1,19 @@
-"""Jobs, journal import offsets, training runs and their metrics."""
+"""Jobs and journal import offsets (training runs live in runs.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from backend.domain import Job, Run, now
+from backend.domain import Job, now
 from backend.store.codec import from_json, to_json, utc
 from backend.store.connection import Database
 
 FINISHED_STATUSES = ("finished", "failed", "cancelled")
 _JOB_COLUMNS = "id, kind, status, request, created_at, finished_at, error"
-_RUN_COLUMNS = "id, kind, config, data_hash, status, output_dir, created_at"
 
 
 def _job_from_row(row: tuple) -> Job:
     id_, kind, status, request, created_at, finished_at, error = row
     return Job(id=id_, kind=kind, status=status, request=from_json(request, {}), created_at=created_at,
                finished_at=finished_at, error=error)
-
-
-def _run_from_row(row: tuple) -> Run:
-    id_, kind, config, data_hash, status, output_dir, created_at = row
-    return Run(id=id_, kind=kind, config=from_json(config, {}), data_hash=data_hash, status=status,
-               output_dir=output_dir, created_at=created_at)
 
 
 class JobQueries:
@@ -60,33 +51,3 @@ class JobQueries:
             'ON CONFLICT (job_id) DO UPDATE SET "offset" = excluded."offset", updated_at = excluded.updated_at',
             [job_id, int(offset)],
         )
-
-    def add_run(self, run: Run) -> None:
-        self._db.execute(
-            f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?::JSON, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [run.id, run.kind, to_json(run.config), run.data_hash, run.status, run.output_dir,
-             utc(run.created_at)],
-        )
-
-    def update_run(self, run_id: str, status: str) -> None:
-        self._db.execute("UPDATE runs SET status = ? WHERE id = ?", [status, run_id])
-
-    def runs(self) -> list[Run]:
-        rows = self._db.rows(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at, id")
-        return [_run_from_row(row) for row in rows]
-
-    def get_run(self, run_id: str) -> Run | None:
-        row = self._db.row(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", [run_id])
-        return None if row is None else _run_from_row(row)
-
-    def add_run_metrics(self, run_id: str, rows: Iterable[tuple[int, str, float]]) -> None:
-        """Append (step, name, value) rows of a run."""
-        self._db.executemany("INSERT INTO run_metrics VALUES (?, ?, ?, ?)",
-                             [(run_id, int(step), name, float(value)) for step, name, value in rows])
-
-    def run_metrics(self, run_id: str) -> list[tuple[int, str, float]]:
-        """(step, name, value) rows, by step then name."""
-        rows = self._db.rows(
-            "SELECT step, name, value FROM run_metrics WHERE run_id = ? ORDER BY step, name", [run_id]
-        )
-        return [(int(step), name, value) for step, name, value in rows]

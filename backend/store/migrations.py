@@ -85,9 +85,32 @@ def m002_scores_by_node(db: Database) -> None:
     db.execute("CREATE INDEX scores_by_node ON scores (node_id)")
 
 
+def m004_training_runs(db: Database) -> None:
+    """Training runs as the app lists them (stage, base, seed, adapter, final metrics, environment, finish
+    time, error) and the held-out prompts: chosen at a project's first training, never trained on, the
+    prompts before/after evaluation uses. No run was ever written before this, so `kind` is renamed."""
+    statements = [
+        "ALTER TABLE runs RENAME COLUMN kind TO stage",
+        "ALTER TABLE runs ADD COLUMN base VARCHAR",
+        "ALTER TABLE runs ADD COLUMN seed BIGINT",
+        "ALTER TABLE runs ADD COLUMN adapter_path VARCHAR",
+        "ALTER TABLE runs ADD COLUMN metrics JSON",
+        "ALTER TABLE runs ADD COLUMN environment JSON",
+        "ALTER TABLE runs ADD COLUMN finished_at TIMESTAMPTZ",
+        "ALTER TABLE runs ADD COLUMN error VARCHAR",
+        "CREATE INDEX run_metrics_by_run ON run_metrics (run_id)",
+        """CREATE TABLE heldout_prompts (
+            prompt_id VARCHAR PRIMARY KEY, seed BIGINT NOT NULL, chosen_at TIMESTAMPTZ NOT NULL)""",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial_schema,
     m002_scores_by_node,
+    # m003 (reference answers, pair rule sets) goes here, before m004.
+    m004_training_runs,
 ]
 
 

@@ -19,6 +19,7 @@ from backend.store.migrations import migrate, schema_version
 from backend.store.nodes import NodeQueries
 from backend.store.prompts import PromptQueries
 from backend.store.results import ResultQueries
+from backend.store.runs import RunQueries
 from backend.store.scores import ScoreQueries
 from backend.store.settings import SettingQueries
 from backend.store.summaries import SummaryQueries
@@ -29,7 +30,7 @@ PROJECT_SUBDIRS = ("jobs", "runs", "exports")
 
 
 class Store(PromptQueries, NodeQueries, ScoreQueries, AnnotationQueries, SummaryQueries, ResultQueries,
-            TemplateQueries, JobQueries, LoadingQueries, ExportQueries, SettingQueries):
+            TemplateQueries, JobQueries, RunQueries, LoadingQueries, ExportQueries, SettingQueries):
     """An open project. Only one process may hold it; use `with Store.open(dir) as store:`."""
 
     def __init__(self, db: Database, project_dir: Path) -> None:
