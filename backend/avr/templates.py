@@ -41,28 +41,34 @@ BUILTIN_TEMPLATES: dict[str, Templates] = {t.name: t for t in (DEFAULT_TEMPLATES
 _PLACEHOLDER = re.compile(r"\{(question|prompt|answer|response|criticism|evaluation|judgement)\}", re.I)
 
 
-def respond_messages(prompt: str) -> list[Message]:
-    """respond: `[user x]`."""
-    return [{"role": "user", "content": prompt}]
+def respond_messages(prompt: str, system: str | None = None) -> list[Message]:
+    """respond: `[user x]`, after the prompt's system message when it has one (an imported one).
+
+    >>> respond_messages("x", system="Be brief.")
+    [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'x'}]
+    """
+    opening: list[Message] = [] if system is None else [{"role": "system", "content": system}]
+    return [*opening, {"role": "user", "content": prompt}]
 
 
-def criticize_messages(prompt: str, answer: str, templates: Templates) -> list[Message]:
+def criticize_messages(prompt: str, answer: str, templates: Templates, system: str | None = None) -> list[Message]:
     """criticize: `[user x, assistant y, user JUDGE]`.
 
     >>> [m["role"] for m in criticize_messages("x", "y", DEFAULT_TEMPLATES)]
     ['user', 'assistant', 'user']
     """
     return [
-        {"role": "user", "content": prompt},
+        *respond_messages(prompt, system),
         {"role": "assistant", "content": answer},
         {"role": "user", "content": templates.judge},
     ]
 
 
-def improve_messages(prompt: str, answer: str, criticism: str, templates: Templates) -> list[Message]:
+def improve_messages(prompt: str, answer: str, criticism: str, templates: Templates,
+                     system: str | None = None) -> list[Message]:
     """improve: `[user x, assistant y, user JUDGE, assistant c, user REVISE]`."""
     return [
-        *criticize_messages(prompt, answer, templates),
+        *criticize_messages(prompt, answer, templates, system),
         {"role": "assistant", "content": criticism},
         {"role": "user", "content": templates.revise},
     ]

@@ -61,7 +61,8 @@ class TreeNode:
             stack.extend(reversed(current.children))
 
 
-def _order(tree_node: TreeNode) -> tuple:
+def order_key(tree_node: TreeNode) -> tuple:
+    """Creation order: (created_at, id). Imported nodes get created_at offsets by their place in the file."""
     return (tree_node.node.created_at, tree_node.node.id)
 
 
@@ -98,8 +99,8 @@ def build_trees(
             parent.children.append(tree_node)
     for tree_node in by_id.values():
         if len(tree_node.children) > 1:
-            tree_node.children.sort(key=_order)
-    roots.sort(key=_order)
+            tree_node.children.sort(key=order_key)
+    roots.sort(key=order_key)
     return roots
 
 
@@ -107,7 +108,7 @@ def first_response(prompt_id: str, roots: Iterable[TreeNode]) -> TreeNode | None
     """The round-0 Stage I tree of a prompt: its earliest response root, or None."""
     candidates = [r for r in roots if r.node.prompt_id == prompt_id and r.node.kind == "response"
                   and r.node.round == 0]
-    return min(candidates, key=_order) if candidates else None
+    return min(candidates, key=order_key) if candidates else None
 
 
 def stage1_children(tree_node: TreeNode, kind: str) -> list[TreeNode]:

@@ -85,6 +85,77 @@ def m002_scores_by_node(db: Database) -> None:
     db.execute("CREATE INDEX scores_by_node ON scores (node_id)")
 
 
+# m003's reading of "an answer the UltraFeedback importer made a tree root": a response root that
+# no job generated, with no imported children (avr-stage1 / long-thought trees have those), no
+# score from the avr-stage1 importer, and in no chain.
+_M003_IMPORTED_ROOTS = """
+    SELECT n.id, n.prompt_id, n.text, n.created_at FROM nodes n
+    WHERE n.kind = 'response' AND n.parent_id IS NULL AND n.job_id IS NULL AND n.model = ''
+      AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent_id = n.id AND c.job_id IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.node_id = n.id AND s.scorer = 'imported')
+      AND NOT EXISTS (SELECT 1 FROM chains ch WHERE list_contains(CAST(ch.node_ids AS VARCHAR[]), n.id))"""
+
+
+def m003_reference_answers_and_rule_sets(db: Database) -> None:
+    """Reference answers kept apart from the trees (DESIGN.md §1.2), and the rule set every pair and
+    SFT sample was built with.
+
+    Existing projects: an imported UltraFeedback answer that no one grew, scored by a job or curated
+    becomes its prompt's reference answer (its node and scores go; the import's own score is kept in
+    the reference's meta); one that already has children or annotations stays the tree's root, marked
+    `model = 'imported'`. Pairs and samples built before rule sets were recorded get rules 'legacy'.
+    """
+    db.execute("""CREATE TABLE reference_answers (
+        prompt_id VARCHAR PRIMARY KEY, text VARCHAR NOT NULL, source VARCHAR NOT NULL DEFAULT '',
+        meta JSON, added_at TIMESTAMPTZ NOT NULL)""")
+    db.execute("ALTER TABLE pairs ADD COLUMN rules VARCHAR")
+    db.execute("ALTER TABLE sft_samples ADD COLUMN rules VARCHAR")
+    db.execute("UPDATE pairs SET rules = 'legacy'")
+    db.execute("UPDATE sft_samples SET rules = 'legacy'")
+
+    db.execute(f"CREATE TEMP TABLE m003_roots AS {_M003_IMPORTED_ROOTS}")
+    db.execute("""CREATE TEMP TABLE m003_moved AS SELECT r.* FROM m003_roots r
+        WHERE NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent_id = r.id)
+          AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.node_id = r.id)
+          AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.node_id = r.id
+                          AND s.scorer <> 'imported:ultrafeedback')""")
+    # One reference per prompt: the earliest answer (ties by id), with the import's score if any.
+    db.execute("""INSERT INTO reference_answers
+        SELECT m.prompt_id, arg_min(m.text, (m.created_at, m.id)), coalesce(any_value(p.source), ''),
+               to_json(struct_pack(migrated_from_node := arg_min(m.id, (m.created_at, m.id)),
+                                   score := arg_min(s.value, (m.created_at, m.id)),
+                                   scorer := CASE WHEN count(s.value) > 0 THEN 'imported:ultrafeedback' END)),
+               min(m.created_at)
+        FROM m003_moved m JOIN prompts p ON p.id = m.prompt_id
+        LEFT JOIN scores s ON s.node_id = m.id AND s.scorer = 'imported:ultrafeedback'
+        GROUP BY m.prompt_id""")
+    db.execute("DELETE FROM pairs WHERE chosen_node_id IN (SELECT id FROM m003_moved) "
+               "OR rejected_node_id IN (SELECT id FROM m003_moved)")
+    db.execute("DELETE FROM scores WHERE node_id IN (SELECT id FROM m003_moved)")
+    db.execute("DELETE FROM nodes WHERE id IN (SELECT id FROM m003_moved)")
+    db.execute("UPDATE nodes SET model = 'imported' WHERE id IN (SELECT id FROM m003_roots) "
+               "AND id NOT IN (SELECT id FROM m003_moved)")
+
+    # The prompt list's cached aggregates, for the prompts that lost a node (formulas as of m001).
+    db.execute("CREATE TEMP TABLE m003_touched AS SELECT DISTINCT prompt_id FROM m003_moved")
+    db.execute("""DELETE FROM prompt_stats WHERE prompt_id IN (SELECT prompt_id FROM m003_touched)
+        AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.prompt_id = prompt_stats.prompt_id)""")
+    db.execute("""UPDATE prompt_stats SET n_nodes = (
+        SELECT count(*) FROM nodes n WHERE n.prompt_id = prompt_stats.prompt_id)
+        WHERE prompt_id IN (SELECT prompt_id FROM m003_touched)""")
+    db.execute("""DELETE FROM prompt_scorer_stats WHERE prompt_id IN (SELECT prompt_id FROM m003_touched)
+        AND NOT EXISTS (SELECT 1 FROM scores s JOIN nodes n ON n.id = s.node_id
+                        WHERE n.prompt_id = prompt_scorer_stats.prompt_id AND s.scorer = prompt_scorer_stats.scorer
+                        AND n.kind IN ('response', 'improvement'))""")
+    db.execute("""UPDATE prompt_scorer_stats SET best_reward = (
+        SELECT max(s.value) FROM scores s JOIN nodes n ON n.id = s.node_id
+        WHERE n.prompt_id = prompt_scorer_stats.prompt_id AND s.scorer = prompt_scorer_stats.scorer
+          AND n.kind IN ('response', 'improvement'))
+        WHERE prompt_id IN (SELECT prompt_id FROM m003_touched)""")
+    for table in ("m003_touched", "m003_moved", "m003_roots"):
+        db.execute(f"DROP TABLE {table}")
+
+
 def m004_training_runs(db: Database) -> None:
     """Training runs as the app lists them (stage, base, seed, adapter, final metrics, environment, finish
     time, error) and the held-out prompts: chosen at a project's first training, never trained on, the
@@ -109,7 +180,7 @@ def m004_training_runs(db: Database) -> None:
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial_schema,
     m002_scores_by_node,
-    # m003 (reference answers, pair rule sets) goes here, before m004.
+    m003_reference_answers_and_rule_sets,
     m004_training_runs,
 ]
 

@@ -12,7 +12,7 @@ from backend.store.connection import Database
 
 # What a Stage I rebuild replaces; long_thought pairs and samples belong to Stage II and survive it.
 STAGE1_PAIR_KINDS = ["response", "criticism", "improvement", "edit"]
-STAGE1_SFT_KINDS = ["rsft"]
+STAGE1_SFT_KINDS = ["rsft", "reference"]
 STAGE1_PAIR_KINDS_SQL = ", ".join(f"'{kind}'" for kind in STAGE1_PAIR_KINDS)  # fixed literals, not input
 STAGE1_SFT_KINDS_SQL = ", ".join(f"'{kind}'" for kind in STAGE1_SFT_KINDS)
 
@@ -25,10 +25,10 @@ _PAIR_COLUMNS = ("id, kind, prompt_id, context, chosen, rejected, decided_by, ch
 
 
 def _pair_from_row(row: tuple) -> Pair:
-    _id, kind, prompt_id, context, chosen, rejected, decided_by, c_node, r_node, c_score, r_score = row
+    _id, kind, prompt_id, context, chosen, rejected, decided_by, c_node, r_node, c_score, r_score, rules = row
     return Pair(kind=kind, prompt_id=prompt_id, context=from_json(context, []), chosen=chosen,
                 rejected=rejected, decided_by=decided_by, chosen_node_id=c_node, rejected_node_id=r_node,
-                chosen_score=c_score, rejected_score=r_score)
+                chosen_score=c_score, rejected_score=r_score, rules=rules or "legacy")
 
 
 def _chain_from_row(row: tuple) -> Chain:
@@ -56,6 +56,7 @@ def _pairs_table(pairs: Iterable[Pair]) -> pa.Table | None:
         "rejected_node_id": pa.array([p.rejected_node_id for p in batch], pa.string()),
         "chosen_score": pa.array([p.chosen_score for p in batch], pa.float64()),
         "rejected_score": pa.array([p.rejected_score for p in batch], pa.float64()),
+        "rules": [p.rules for p in batch],
     })
 
 
@@ -70,12 +71,13 @@ def _sft_table(samples: Iterable[SftSample]) -> pa.Table | None:
         "prompt_id": [s.prompt_id for s in batch],
         "messages": pa.array([s.messages for s in batch], MESSAGES_TYPE),
         "node_ids": [to_json(list(s.node_ids)) for s in batch],
+        "rules": [s.rules for s in batch],
     })
 
 
-_INSERT_PAIRS = (f"INSERT INTO pairs SELECT {_PAIR_COLUMNS.replace('context', 'to_json(context)')}, now() "
+_INSERT_PAIRS = (f"INSERT INTO pairs SELECT {_PAIR_COLUMNS.replace('context', 'to_json(context)')}, now(), rules "
                  "FROM incoming_pairs ON CONFLICT DO ")
-_INSERT_SFT = ("INSERT INTO sft_samples SELECT id, kind, prompt_id, to_json(messages), node_ids, now() "
+_INSERT_SFT = ("INSERT INTO sft_samples SELECT id, kind, prompt_id, to_json(messages), node_ids, now(), rules "
                "FROM incoming_sft ON CONFLICT DO ")
 # A rebuild writes back mostly the same ids. Replacing such a row in place (every column, built_at
 # included) ends where deleting and re-inserting it would, without DuckDB reworking the id index
@@ -84,9 +86,10 @@ _REPLACE_PAIR_COLUMNS = ("UPDATE SET kind = excluded.kind, prompt_id = excluded.
                          "chosen = excluded.chosen, rejected = excluded.rejected, decided_by = excluded.decided_by, "
                          "chosen_node_id = excluded.chosen_node_id, rejected_node_id = excluded.rejected_node_id, "
                          "chosen_score = excluded.chosen_score, rejected_score = excluded.rejected_score, "
-                         "built_at = excluded.built_at")
+                         "built_at = excluded.built_at, rules = excluded.rules")
 _REPLACE_SFT_COLUMNS = ("UPDATE SET kind = excluded.kind, prompt_id = excluded.prompt_id, "
-                        "messages = excluded.messages, node_ids = excluded.node_ids, built_at = excluded.built_at")
+                        "messages = excluded.messages, node_ids = excluded.node_ids, built_at = excluded.built_at, "
+                        "rules = excluded.rules")
 
 
 class ResultQueries:
@@ -141,20 +144,22 @@ class ResultQueries:
 
     def pairs(self, kind: str | None = None, prompt_id: str | None = None) -> list[Pair]:
         rows = self._db.rows(
-            f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE ($kind IS NULL OR kind = $kind) "
+            f"SELECT {_PAIR_COLUMNS}, rules FROM pairs WHERE ($kind IS NULL OR kind = $kind) "
             "AND ($prompt_id IS NULL OR prompt_id = $prompt_id) ORDER BY prompt_id, kind, id",
             {"kind": kind, "prompt_id": prompt_id},
         )
         return [_pair_from_row(row) for row in rows]
 
-    def sft_samples(self, kind: str | None = None) -> list[SftSample]:
+    def sft_samples(self, kind: str | Sequence[str] | None = None) -> list[SftSample]:
+        """SFT samples of one kind, of several kinds, or all (kind None)."""
+        kinds = None if kind is None else [kind] if isinstance(kind, str) else list(kind)
         rows = self._db.rows(
-            "SELECT kind, prompt_id, messages, node_ids FROM sft_samples "
-            "WHERE ($kind IS NULL OR kind = $kind) ORDER BY prompt_id, id",
-            {"kind": kind},
+            "SELECT kind, prompt_id, messages, node_ids, rules FROM sft_samples "
+            "WHERE ($kinds IS NULL OR list_contains($kinds::VARCHAR[], kind)) ORDER BY prompt_id, id",
+            {"kinds": kinds},
         )
-        return [SftSample(kind=k, prompt_id=p, messages=from_json(m, []), node_ids=tuple(from_json(n, [])))
-                for k, p, m, n in rows]
+        return [SftSample(kind=k, prompt_id=p, messages=from_json(m, []), node_ids=tuple(from_json(n, [])),
+                          rules=r or "legacy") for k, p, m, n, r in rows]
 
     def pair_counts(self) -> dict[str, int]:
         rows = self._db.rows("SELECT kind, count(*) FROM pairs GROUP BY kind ORDER BY kind")

@@ -18,6 +18,7 @@ from backend.store.loading import LoadingQueries
 from backend.store.migrations import migrate, schema_version
 from backend.store.nodes import NodeQueries
 from backend.store.prompts import PromptQueries
+from backend.store.references import ReferenceQueries
 from backend.store.results import ResultQueries
 from backend.store.runs import RunQueries
 from backend.store.scores import ScoreQueries
@@ -30,7 +31,8 @@ PROJECT_SUBDIRS = ("jobs", "runs", "exports")
 
 
 class Store(PromptQueries, NodeQueries, ScoreQueries, AnnotationQueries, SummaryQueries, ResultQueries,
-            TemplateQueries, JobQueries, RunQueries, LoadingQueries, ExportQueries, SettingQueries):
+            TemplateQueries, JobQueries, RunQueries, LoadingQueries, ExportQueries, SettingQueries,
+            ReferenceQueries):
     """An open project. Only one process may hold it; use `with Store.open(dir) as store:`."""
 
     def __init__(self, db: Database, project_dir: Path) -> None:

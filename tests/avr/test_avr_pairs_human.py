@@ -1,5 +1,6 @@
-"""Stage I data where a person spoke (DESIGN.md §1.5): verdicts order siblings before the reward,
-accepted nodes are never rejected, rejected nodes never chosen, edits replace texts and add edit pairs.
+"""Stage I data where a person spoke (DESIGN.md §1.5, backend/avr/person_rules.py): verdicts order
+siblings before the reward, accepted nodes are never rejected, rejected nodes never chosen, edits
+replace texts and add edit pairs. Expectations worked out by hand from those rules.
 """
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from backend.avr.pairs import build_stage1
 from backend.config import PairConfig
 from backend.domain import Pair, SftSample, Templates
-from tests.avr.avr_tree_factory import C1, C2, I11, I12, I21, PROMPT, Y, baking_soda_tree
+from tests.avr.avr_tree_factory import C1, C2, I11, I12, I21, I22, PROMPT, Y, baking_soda_tree
 
 TEMPLATES = Templates.make("JUDGE", "REVISE")
 ASK = [{"role": "user", "content": PROMPT.text}]
@@ -54,11 +55,21 @@ def test_verdicts_flip_the_improvement_order_and_pick_the_rsft_target():
 
 def test_an_accept_wins_without_any_score():
     data = stage1(baking_soda_tree(y=None, i11=None, i12=None, i21=None, i22=None).judge("i21", "accept"))
+    # No criticism has a value and no verdict: no criticism pair, so no criticism to pair improvements under.
     assert data.pairs == [Pair("response", "p", ASK, I21, Y, "human", "i21", "y", None, None)]
     assert data.rsft[0].node_ids == ("y", "c2", "i21")
 
 
+def test_verdicts_override_the_papers_stops():
+    # By the reward alone the tree stops at once (nothing reaches R(y) = 3.0); the person's accept of
+    # c2 still makes the criticism pair, and under c2 the reward pairs i22 over i21.
+    data = stage1(baking_soda_tree(y=3.0, i11=1.0, i12=2.0, i21=0.0, i22=1.0).judge("c2", "accept"))
+    assert summary(data) == [("criticism", "c2", "c1", "human"), ("improvement", "i22", "i21", "reward")]
+    assert data.rsft == []
+
+
 def test_rejected_nodes_are_never_chosen():
+    # y'* among the unrejected improvements: i22 (0.88 > R(y)); c2 beats the rejected c1.
     data = stage1(baking_soda_tree().judge("c1", "reject").judge("i11", "reject").judge("i12", "reject"))
     assert summary(data) == [
         ("response", "i22", "y", "reward"),
@@ -73,29 +84,43 @@ def test_rejected_nodes_are_never_chosen():
         everything_rejected.judge(node_id, "reject")
     data = stage1(everything_rejected)
     assert data.pairs == [] and data.rsft == []
-    assert "criticism pair: every candidate is rejected (a rejected node is never the chosen side)" in data.notes
+    assert "criticism pair: every criticism is rejected (a rejected node is never the chosen side)" in data.notes
 
 
 def test_accepted_nodes_are_never_rejected():
     data = stage1(baking_soda_tree().judge("i11", "accept").judge("i12", "accept"))
     assert summary(data) == [("response", "i11", "y", "human"), ("criticism", "c1", "c2", "reward")]
-    assert data.notes == ["improvement pair: every candidate is accepted (an accepted node is never the rejected side)"]
-    # An accepted answer is not the rejected side of the response pair, and blocks a reward-only RSFT target.
+    assert data.notes == ["improvement pair: every improvement under the best criticism has the same verdict"]
+    # An accepted answer is never the rejected side of the response pair; the RSFT sample (which
+    # refines it) still stands.
     data = stage1(baking_soda_tree().judge("y", "accept"))
-    assert [p.kind for p in data.pairs] == ["criticism", "improvement"]
-    assert data.rsft == []
-    assert data.notes[:2] == ["response pair: the answer is accepted and its best refinement is not",
-                              "RSFT: the best refinement is neither accepted nor better than the answer by the reward"]
-    # Both accepted: no response pair, but the accepted refinement is a vouched RSFT target.
+    assert summary(data) == [("criticism", "c1", "c2", "reward"), ("improvement", "i11", "i12", "reward")]
+    assert data.rsft[0].node_ids == ("y", "c1", "i11")
+    assert data.notes == ["response pair: the person accepted the answer (an accepted node is never the rejected side)"]
+    # Both accepted: no response pair; the accept orders the improvements under c1.
     data = stage1(baking_soda_tree().judge("y", "accept").judge("i11", "accept"))
-    assert [p.kind for p in data.pairs] == ["criticism", "improvement"]
+    assert summary(data) == [("criticism", "c1", "c2", "reward"), ("improvement", "i11", "i12", "human")]
     assert data.rsft[0].node_ids == ("y", "c1", "i11")
 
 
+def test_an_accepted_improvement_is_the_rsft_target_without_the_length_filter():
+    long_refinement = I22 + " " + "x" * 500
+    data = stage1(baking_soda_tree().change("i22", text=long_refinement).judge("i22", "accept"))
+    assert data.rsft[0].node_ids == ("y", "c2", "i22")
+    assert data.rsft[0].messages[-1]["content"] == long_refinement
+
+
+def test_a_rejected_criticism_keeps_its_improvement_out_of_the_rsft_sample():
+    data = stage1(baking_soda_tree().judge("c1", "reject"))
+    assert data.rsft == []
+    assert "RSFT: the person rejected the answer or the criticism of the sample" in data.notes
+
+
 def test_a_rejected_answer_loses_to_its_refinement_even_unscored():
+    # No scores: every improvement ties, and a tie goes to the later one (i22), as for y'*.
     data = stage1(baking_soda_tree(y=None, i11=None, i12=None, i21=None, i22=None).judge("y", "reject"))
-    assert data.pairs == [Pair("response", "p", ASK, I11, Y, "human", "i11", "y", None, None)]
-    assert data.rsft == []          # "y is bad" does not vouch for the refinement as an SFT target
+    assert data.pairs == [Pair("response", "p", ASK, I22, Y, "human", "i22", "y", None, None)]
+    assert data.rsft == []          # a rejected answer is never part of an SFT sample
 
 
 def test_skip_is_no_opinion():

@@ -26,8 +26,9 @@ from backend.domain import Templates, content_id
     ("Rating: [[0]]", None),
     ("Rating: [[11]]", None),
     ("Rating: [[-3]]", None),
-    ("On a scale from [[1]] to [[10]]: Rating: [[4]]", 4),    # several: the last is the rating
-    ("Rating: [[4]] ... actually Rating: [[12]]", None),      # the last is malformed: no guessing
+    ("On a scale from [[1]] to [[10]]: Rating: [[4]]", 1),    # several: the FIRST is the rating (the authors')
+    ("Rating: [[4]] ... actually Rating: [[12]]", 4),
+    ("From [[0]] to [[10]]: Rating: [[4]]", None),            # the first is out of range: invalid, no guessing
 ])
 def test_parse_rating(text, expected):
     assert parse_rating(text) == expected

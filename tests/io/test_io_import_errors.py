@@ -42,7 +42,7 @@ def test_skip_bad_lists_every_bad_line_and_writes_the_good_ones(store, tmp_path)
     report = import_file(store, path, skip_bad=True)
     assert [skip.line for skip in report.skipped] == [2, 4]
     assert "bad JSON" in report.skipped[0].reason
-    assert (report.records, report.new_prompts, report.new_nodes) == (2, 2, 2)
+    assert (report.records, report.new_prompts, report.new_references) == (2, 2, 2)
     assert "line 2:" in report.summary()
 
 

@@ -68,15 +68,17 @@ def test_long_thought_sample_becomes_a_chain(store, samples):
     assert sample.messages[-1] == {"role": "assistant", "content": thought.text}
 
 
-def test_ultrafeedback_sample_keeps_the_chosen_answer_and_its_score(store, samples):
+def test_ultrafeedback_sample_keeps_the_chosen_answer_as_the_reference_answer(store, samples):
     report = import_file(store, samples / "ultrafeedback-style.jsonl")
     assert report.format == "ultrafeedback"
-    assert (report.new_prompts, report.new_nodes, report.new_scores) == (1, 1, 1)
+    assert (report.new_prompts, report.new_nodes, report.new_scores, report.new_references) == (1, 0, 0, 1)
     prompt = store.get_prompt(prompt_id_for("Suggest a title for a blog post about morning walks."))
     assert prompt.meta.get("prompt_id") == "a1b2c3"
-    (node,) = store.nodes_for_prompt(prompt.id)
-    assert node.kind == "response" and node.text == "Why I Walk at Sunrise"
-    assert store.scores_for_prompt(prompt.id, "imported:ultrafeedback") == {node.id: pytest.approx(0.074)}
+    assert store.nodes_for_prompt(prompt.id) == []          # trees grow from the policy's own answers
+    reference = store.reference_answer(prompt.id)
+    assert reference.text == "Why I Walk at Sunrise" and reference.source == "ultrafeedback-style.jsonl"
+    assert reference.meta == {"score": pytest.approx(0.074), "scorer": "imported:ultrafeedback"}
+    assert "rejected (1 records)" in report.summary()        # the rejected answer has no place: said so
 
 
 @pytest.mark.parametrize("name", ["avr-stage1-scoring-detail.jsonl", "avr-long-thought-sft.jsonl",
@@ -133,7 +135,7 @@ def test_a_datasets_folder_of_ultrafeedback_rows_is_detected(store, tmp_path, sa
     rows = [json.loads(line) for line in (samples / "ultrafeedback-style.jsonl").read_text().splitlines()]
     datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "uf"))
     report = import_file(store, tmp_path / "uf")
-    assert (report.format, report.new_nodes, report.new_scores) == ("ultrafeedback", 1, 1)
+    assert (report.format, report.new_nodes, report.new_references) == ("ultrafeedback", 0, 1)
 
 
 def test_a_forced_format_overrides_detection(store, samples):
@@ -156,12 +158,13 @@ def test_records_with_extra_or_missing_optional_fields_import(store, tmp_path, s
     assert (report.new_nodes, report.new_scores) == (7, 0)
     assert store.get_prompt(prompt_id_for(BAKING)).meta == {"dataset": "mine"}
     report = import_file(store, _write_jsonl(tmp_path / "uf.jsonl", [uf]))
-    assert (report.new_nodes, report.new_scores) == (1, 0)
+    assert (report.new_references, report.ignored_fields) == (1, {"extra": 1})
+    assert store.reference_answer(prompt_id_for(PERCENT)).meta == {}    # no scores in the row
 
 
 def test_trl_conversational_preference_rows_import_like_ultrafeedback(store, tmp_path):
     row = {"prompt": [{"role": "user", "content": PERCENT}], "chosen": [{"role": "assistant", "content": "12"}],
            "rejected": [{"role": "assistant", "content": "13"}]}
     report = import_file(store, _write_jsonl(tmp_path / "trl.jsonl", [row]))
-    assert (report.format, report.new_prompts, report.new_nodes) == ("ultrafeedback", 1, 1)
-    assert store.nodes_for_prompt(prompt_id_for(PERCENT))[0].text == "12"
+    assert (report.format, report.new_prompts, report.new_references) == ("ultrafeedback", 1, 1)
+    assert store.reference_answer(prompt_id_for(PERCENT)).text == "12"

@@ -20,7 +20,9 @@ from backend.io.reports import ExportReport
 
 EXPORT_KINDS = ("pairs", "sft", "long-thought")
 EXPORT_FORMATS = ("trl", "llamafactory", "avr")
-_SFT_KIND = {"sft": "rsft", "long-thought": "long_thought"}  # export kind -> SftSample.kind
+# export kind -> SftSample kinds: the RSFT set is the trees' samples plus the reference mix.
+_SFT_KINDS = {"sft": ("rsft", "reference"), "long-thought": ("long_thought",)}
+_SOURCE_NAMES = {"rsft": "from trees", "reference": "from reference answers", "long_thought": "long thoughts"}
 _PAIR_ROWS = {"trl": row_layouts.trl_pair_row, "llamafactory": row_layouts.sharegpt_pair_row,
               "avr": row_layouts.avr_pair_row}
 _SFT_ROWS = {"trl": row_layouts.trl_sft_row, "llamafactory": row_layouts.sharegpt_sft_row,
@@ -38,7 +40,7 @@ def export(store: Any, kind: str, format: str, out: Path | str, file_format: str
     if kind == "pairs":
         items: Sequence[Pair | SftSample] = store.pairs(kind=pair_kind)
     else:
-        items = store.sft_samples(kind=_SFT_KIND[kind])
+        items = store.sft_samples(kind=_SFT_KINDS[kind])
     if not items:
         what = f"{pair_kind} pairs" if pair_kind else kind.replace("-", " ") + " samples"
         raise UserError(f"nothing to export: the project has no {what} yet; build them first "
@@ -62,8 +64,12 @@ def export_rows(items: Sequence[Pair | SftSample], kind: str, format: str, out: 
     else:
         write_rows(rows, out, file_format)
         files = [out]
+    sources: dict[str, int] = {}
+    if kind == "sft":  # say how much of the RSFT set came from trees and how much from reference answers
+        for name in _SFT_KINDS["sft"]:
+            sources[_SOURCE_NAMES[name]] = sum(1 for item in items if item.kind == name)
     return ExportReport(path=out, kind=kind, format=format, file_format=file_format, rows=len(rows),
-                        files=files, seconds=time.perf_counter() - started)
+                        files=files, seconds=time.perf_counter() - started, sources=sources)
 
 
 def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> None:

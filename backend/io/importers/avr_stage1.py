@@ -3,7 +3,9 @@
 One line per prompt: `messages` = [user x, assistant y], `source_score` = R(x, y), `refinements` =
 one record per improvement carrying its criticism (`judgement`; siblings repeat the same text), the
 improvement (`refined_response`), its reward (`score`) and generation settings. Criticisms are
-grouped by their text; `best_record` is derivable from the tree and is not stored.
+grouped by their text, as the authors' scorer groups them; improvements are never merged (an
+unchanged copy may appear twice under one criticism, and r(c) counts both), and they keep their
+order in the file, which the paper's tie rules read. `best_record` is derivable and is not stored.
 """
 
 from __future__ import annotations
@@ -11,24 +13,26 @@ from __future__ import annotations
 from typing import Any
 
 from backend.avr.ratings import parse_rating
-from backend.domain import Node, Prompt
+from backend.domain import Node
 from backend.io.importers.common import (
     SCALARS,
     ImportContext,
     ImportItems,
     RecordError,
     first_user_text,
+    ignored_fields,
     imported_node,
     imported_score,
     last_assistant_text,
     messages_field,
     optional_number,
+    record_prompt,
     required_str,
     scalar_extras,
 )
 
 SCORER = "imported"
-_RECORD_FIELDS = {"messages", "source_score", "refinements", "best_record"}
+USED_FIELDS = frozenset({"messages", "source_score", "refinements", "best_record"})
 _REFINEMENT_FIELDS = {"messages", "judgement", "refined_response", "score"}
 
 
@@ -38,10 +42,10 @@ def looks_like(record: dict[str, Any]) -> bool:
 
 def convert(record: dict[str, Any], context: ImportContext) -> ImportItems:
     messages = messages_field(record, "messages")
-    prompt = Prompt.from_text(first_user_text(messages, "messages"), source=context.source,
-                              meta=scalar_extras(record, _RECORD_FIELDS))
-    answer = imported_node(context, prompt.id, "response", last_assistant_text(messages, "messages"))
-    items = ImportItems(prompts=[prompt], nodes=[answer])
+    prompt = record_prompt(context, first_user_text(messages, "messages"), messages,
+                           scalar_extras(record, USED_FIELDS))
+    answer = imported_node(context, prompt.id, "response", last_assistant_text(messages, "messages"), position=0)
+    items = ImportItems(prompts=[prompt], nodes=[answer], ignored=ignored_fields(record, USED_FIELDS))
     source_score = optional_number(record, "source_score")
     if source_score is not None:
         items.scores.append(imported_score(context, answer.id, SCORER, source_score))
@@ -63,12 +67,12 @@ def convert(record: dict[str, Any], context: ImportContext) -> ImportItems:
         criticism = criticisms.get(judgement)
         if criticism is None:
             criticism = imported_node(context, prompt.id, "criticism", judgement, parent_id=answer.id,
-                                      self_rating=parse_rating(judgement),
+                                      position=position, self_rating=parse_rating(judgement),
                                       sampling=_for_action(settings, "_judge", "_refine"))
             criticisms[judgement] = criticism
             items.nodes.append(criticism)
         improvement = imported_node(context, prompt.id, "improvement", improved, parent_id=criticism.id,
-                                    sampling=_for_action(settings, "_refine", "_judge"))
+                                    position=position, sampling=_for_action(settings, "_refine", "_judge"))
         items.nodes.append(improvement)
         if score is not None:
             items.scores.append(imported_score(context, improvement.id, SCORER, score))

@@ -1,18 +1,31 @@
 """Pieces every record converter shares: field checks that raise `RecordError`, and content-hashed nodes.
 
-Imported nodes get content ids (prompt, kind, parent, round, text), so importing a file twice, or
-the same answer from two files, yields the same node and the store adds nothing the second time.
+Imported nodes get content ids (prompt, kind, parent, round, text, and the node's place in its record
+where two nodes may share all of those), so importing a file twice yields the same nodes and the
+store adds nothing the second time. Their `model` is "imported": text not generated in this project.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from backend.domain import Chain, Message, Node, Prompt, Score, SftSample, content_id, now
+from backend.domain import (
+    SYSTEM_META_KEY,
+    Chain,
+    Message,
+    Node,
+    Prompt,
+    ReferenceAnswer,
+    Score,
+    SftSample,
+    content_id,
+    now,
+)
 
 SCALARS = (str, int, float, bool)
+IMPORTED_MODEL = "imported"  # Node.model of every imported node (and of migrated UltraFeedback roots)
 
 
 class RecordError(ValueError):
@@ -36,13 +49,40 @@ class ImportItems:
     scores: list[Score] = field(default_factory=list)
     chains: list[Chain] = field(default_factory=list)
     sft_samples: list[SftSample] = field(default_factory=list)
+    references: list[ReferenceAnswer] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # the record's fields that were not imported
+    dropped: list[str] = field(default_factory=list)  # why the paper keeps no long thought of a chain
 
 
 def imported_node(context: ImportContext, prompt_id: str, kind: str, text: str, parent_id: str | None = None,
-                  round: int = 0, **fields: Any) -> Node:
-    node_id = content_id("node", prompt_id, kind, parent_id or "", round, text)
-    return Node(id=node_id, prompt_id=prompt_id, kind=kind, text=text, parent_id=parent_id, round=round,
-                created_at=context.created_at, **fields)
+                  round: int = 0, position: int | None = None, **fields: Any) -> Node:
+    """A node with a content id. `position` (its place in the record) joins the id, so two equal texts
+    under one parent stay two nodes, and orders the record's nodes: created_at + position µs, the
+    order the authors' rules read them in (ties go to the earlier or the later one)."""
+    parts: tuple[Any, ...] = ("node", prompt_id, kind, parent_id or "", round, text)
+    created_at = context.created_at
+    if position is not None:
+        parts += (position,)
+        created_at += timedelta(microseconds=position)
+    fields.setdefault("model", IMPORTED_MODEL)
+    return Node(id=content_id(*parts), prompt_id=prompt_id, kind=kind, text=text, parent_id=parent_id, round=round,
+                created_at=created_at, **fields)
+
+
+def record_prompt(context: ImportContext, text: str, messages: list[Message] | None, extras: dict[str, Any]) -> Prompt:
+    """The prompt of a record; a leading system message of `messages` is kept in its meta (it opens
+    every context built from the prompt)."""
+    meta = dict(extras)
+    system = leading_system_text(messages) if messages else None
+    if system is not None:
+        meta[SYSTEM_META_KEY] = system
+    return Prompt.from_text(text, source=context.source, meta=meta)
+
+
+def leading_system_text(messages: list[Message]) -> str | None:
+    """The content of a leading system message, if the conversation opens with one."""
+    first = messages[0] if messages else None
+    return first["content"] if first is not None and first["role"] == "system" else None
 
 
 def imported_score(context: ImportContext, node_id: str, scorer: str, value: float) -> Score:
@@ -108,6 +148,17 @@ def prompt_field_text(record: dict[str, Any], key: str) -> str:
     return required_str(record, key)
 
 
-def scalar_extras(record: dict[str, Any], used: set[str]) -> dict[str, Any]:
+def ignored_fields(record: dict[str, Any], used: set[str] | frozenset[str]) -> list[str]:
+    """The record's fields that are neither read nor kept: lists and objects outside `used` (plain
+    fields outside it are kept in the prompt's meta).
+
+    >>> ignored_fields({"prompt": "x", "id": 3, "chosen": {"role": "assistant"}, "tags": None}, {"prompt"})
+    ['chosen']
+    """
+    return [key for key, value in record.items()
+            if key not in used and value is not None and not isinstance(value, SCALARS)]
+
+
+def scalar_extras(record: dict[str, Any], used: set[str] | frozenset[str]) -> dict[str, Any]:
     """The record's other plain fields, kept as the prompt's meta (lists and objects are left out)."""
     return {k: v for k, v in record.items() if k not in used and isinstance(v, SCALARS)}

@@ -9,15 +9,17 @@ from typing import Any
 
 from backend.avr.long_thought import START, parse_long_thought
 from backend.avr.ratings import parse_rating
-from backend.domain import Chain, Prompt, SftSample, content_id
+from backend.domain import Chain, SftSample, content_id
 from backend.io.importers.common import (
     ImportContext,
     ImportItems,
     RecordError,
     first_user_text,
+    ignored_fields,
     imported_node,
     last_assistant_text,
     messages_field,
+    record_prompt,
     scalar_extras,
 )
 
@@ -32,8 +34,8 @@ def looks_like(record: dict[str, Any]) -> bool:
 
 def convert(record: dict[str, Any], context: ImportContext) -> ImportItems:
     messages = messages_field(record, "messages")
-    prompt = Prompt.from_text(first_user_text(messages, "messages"), source=context.source,
-                              meta=scalar_extras(record, {"messages"}))
+    prompt = record_prompt(context, first_user_text(messages, "messages"), messages,
+                           scalar_extras(record, {"messages"}))
     text = last_assistant_text(messages, "messages")
     try:
         thought = parse_long_thought(text)
@@ -59,8 +61,9 @@ def convert(record: dict[str, Any], context: ImportContext) -> ImportItems:
     # The record is Stage II SFT data as it stands, so it is also kept as a long_thought sample.
     sample = SftSample(kind="long_thought", prompt_id=prompt.id,
                        messages=[{"role": m["role"], "content": m["content"]} for m in messages],
-                       node_ids=(long_thought.id,))
-    return ImportItems(prompts=[prompt], nodes=[*nodes, long_thought], chains=[chain], sft_samples=[sample])
+                       node_ids=(long_thought.id,), rules="imported")
+    return ImportItems(prompts=[prompt], nodes=[*nodes, long_thought], chains=[chain], sft_samples=[sample],
+                       ignored=ignored_fields(record, {"messages"}))
 
 
 def _best_answer_id(nodes: list, final_answer: str) -> str:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.domain import Prompt
 from backend.io.importers.common import (
     ImportContext,
     ImportItems,
     RecordError,
     first_user_text,
+    ignored_fields,
     messages_field,
     prompt_field_text,
+    record_prompt,
     required_str,
     scalar_extras,
 )
@@ -42,4 +43,10 @@ def prompt_text(record: dict[str, Any]) -> tuple[str, set[str]]:
 
 def convert(record: dict[str, Any], context: ImportContext) -> ImportItems:
     text, used = prompt_text(record)
-    return ImportItems(prompts=[Prompt.from_text(text, source=context.source, meta=scalar_extras(record, used))])
+    conversation_field = "messages" if "messages" in used else "prompt" if "prompt" in used else None
+    messages = record[conversation_field] if conversation_field and isinstance(record[conversation_field], list) else None
+    prompt = record_prompt(context, text, messages, scalar_extras(record, used))
+    ignored = ignored_fields(record, used)
+    if messages is not None and any(m["role"] == "assistant" for m in messages):
+        ignored.append("messages (its assistant turns)")
+    return ImportItems(prompts=[prompt], ignored=ignored)

@@ -1,25 +1,30 @@
-"""UltraFeedback-style rows: the prompt, and the chosen answer as a response node (with its RM score if known)."""
+"""UltraFeedback-style rows: the prompt, and the chosen answer as the prompt's REFERENCE answer
+(DESIGN.md §1.2): kept apart from the trees, which grow from the policy's own answers.
+
+The chosen answer's reward under the data set's reward model (matched by text among
+`all_generated_responses` / `all_rm_scores`) is kept in the reference's meta.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from backend.domain import Prompt
+from backend.domain import ReferenceAnswer
 from backend.io.importers.common import (
     ImportContext,
     ImportItems,
     RecordError,
     first_user_text,
-    imported_node,
-    imported_score,
+    ignored_fields,
     last_assistant_text,
     messages_field,
     prompt_field_text,
+    record_prompt,
     scalar_extras,
 )
 
 SCORER = "imported:ultrafeedback"
-_USED = {"prompt", "chosen", "rejected", "messages", "all_generated_responses", "all_rm_scores"}
+USED_FIELDS = frozenset({"prompt", "chosen", "messages", "all_generated_responses", "all_rm_scores"})
 
 
 def looks_like(record: dict[str, Any]) -> bool:
@@ -32,13 +37,15 @@ def convert(record: dict[str, Any], context: ImportContext) -> ImportItems:
     if text is None:  # some exports keep the prompt only as the chosen conversation's user turn
         text = first_user_text(chosen, "chosen")
     answer = last_assistant_text(chosen, "chosen")
-    prompt = Prompt.from_text(text, source=context.source, meta=scalar_extras(record, _USED))
-    node = imported_node(context, prompt.id, "response", answer)
-    items = ImportItems(prompts=[prompt], nodes=[node])
+    conversation = record["prompt"] if isinstance(record.get("prompt"), list) else chosen
+    prompt = record_prompt(context, text, conversation, scalar_extras(record, USED_FIELDS | {"rejected"}))
+    meta: dict[str, Any] = {}
     score = _chosen_score(record, answer)
     if score is not None:
-        items.scores.append(imported_score(context, node.id, SCORER, score))
-    return items
+        meta = {"score": score, "scorer": SCORER}
+    reference = ReferenceAnswer(prompt_id=prompt.id, text=answer, source=context.source, meta=meta,
+                                added_at=context.created_at)
+    return ImportItems(prompts=[prompt], references=[reference], ignored=ignored_fields(record, USED_FIELDS))
 
 
 def _chosen_score(record: dict[str, Any], answer: str) -> float | None:

@@ -19,6 +19,7 @@ class NewCounts:
     scores: int
     chains: int
     sft_samples: int
+    references: int = 0
 
 
 def write_items(store: Any, items: ImportItems) -> NewCounts:
@@ -35,8 +36,10 @@ def write_items(store: Any, items: ImportItems) -> NewCounts:
         for chain in items.chains:
             store.add_chain(chain)
         sft_samples = sum(store.add_sft_samples(batch) for batch in batched(items.sft_samples, BATCH_SIZE))
+        references = sum(store.add_reference_answers(batch) for batch in batched(items.references, BATCH_SIZE))
         scores_after, chains_after = _score_and_chain_totals(store)
-    return NewCounts(prompts, nodes, scores_after - scores_before, chains_after - chains_before, sft_samples)
+    return NewCounts(prompts, nodes, scores_after - scores_before, chains_after - chains_before, sft_samples,
+                     references)
 
 
 def _score_and_chain_totals(store: Any) -> tuple[int, int]:
