@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 DATA_DIR = "data"
 MANIFEST = "manifest.json"
 SPLIT_FILES = {"train": "train.parquet", "eval": "eval.parquet"}
+RSFT_SAMPLE_KINDS = ("rsft", "reference")
 ANSWER_NODE_KINDS = ("response", "improvement")  # texts a reward model can score as answers to the prompt
 CHARS_PER_TOKEN = 4.0  # rough, for the time estimate only
 
@@ -102,8 +103,12 @@ def collect(store: Store, config: TrainingConfig, heldout: set[str] | None = Non
     if heldout is None:
         heldout = set(heldout_prompt_ids(store, config)[0])
     if config.stage in ("rsft", "long_sft"):
-        kind = "rsft" if config.stage == "rsft" else "long_thought"
-        samples = store.sft_samples(kind=kind)
+        if config.stage == "rsft":  # the RSFT set: tree samples plus any reference answers mixed in (§1.3.1)
+            samples = [s for kind in RSFT_SAMPLE_KINDS for s in store.sft_samples(kind=kind)]
+        else:
+            from backend.training.stage2_data import long_thought_samples
+
+            samples = long_thought_samples(store)
         kept = [s for s in samples if s.prompt_id not in heldout]
         train = [trl_sft_row(s) for s in kept]
         counts = DataCounts(stage=config.stage, train_rows=len(train), by_kind=dict(Counter(s.kind for s in kept)),
