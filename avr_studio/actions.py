@@ -21,6 +21,13 @@ class ActionSpec:
     description: str
     # Curation keys are single letters: scope them to the window so typing in an editor still works.
     window_scope: bool = True
+    button: str = ""  # the short label of a panel button that triggers it (the node editor's)
+
+    @property
+    def button_text(self) -> str:
+        """The button's text with the key, e.g. "Accept (A)"."""
+        key = native_shortcut_text(self)
+        return f"{self.button} ({key})" if key else self.button
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -35,14 +42,19 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("edit.undo", "&Undo", "Ctrl+Z", "Edit", "Undo the last curation action."),
     ActionSpec("edit.redo", "&Redo", "Ctrl+Shift+Z", "Edit", "Redo the last undone curation action."),
     # Curate
-    ActionSpec("curate.accept", "&Accept Node", "A", "Curate", "Accept the selected criticism or improvement."),
-    ActionSpec("curate.reject", "Re&ject Node", "X", "Curate", "Reject the selected criticism or improvement."),
-    ActionSpec("curate.skip", "&Skip Node", "Space", "Curate", "Mark the selected node as seen, no verdict."),
-    ActionSpec("curate.edit", "&Edit Node", "E", "Curate", "Edit the selected node's text (keeps the original)."),
-    ActionSpec("curate.commit", "&Commit Edit", "Ctrl+Return", "Curate", "Save the edit being typed."),
-    ActionSpec("curate.cancel", "&Cancel Edit", "Esc", "Curate", "Drop the edit being typed."),
+    ActionSpec("curate.accept", "&Accept Node", "A", "Curate", "Accept the selected criticism or improvement.",
+               button="Accept"),
+    ActionSpec("curate.reject", "Re&ject Node", "X", "Curate", "Reject the selected criticism or improvement.",
+               button="Reject"),
+    ActionSpec("curate.skip", "&Skip Node", "Space", "Curate", "Mark the selected node as seen, no verdict.",
+               button="Skip"),
+    ActionSpec("curate.edit", "&Edit Node", "E", "Curate", "Edit the selected node's text (keeps the original).",
+               button="Edit"),
+    ActionSpec("curate.commit", "&Commit Edit", "Ctrl+Return", "Curate", "Save the edit being typed.",
+               button="Commit"),
+    ActionSpec("curate.cancel", "&Cancel Edit", "Esc", "Curate", "Drop the edit being typed.", button="Cancel"),
     ActionSpec("curate.regenerate", "&Regenerate Improvements", "R", "Curate",
-               "Generate new improvements from the selected (edited) criticism."),
+               "Generate new improvements from the selected (edited) criticism.", button="Regenerate improvements"),
     ActionSpec("curate.toggle_diff", "Toggle &Diff", "D", "Curate", "Show or hide the word diff in the compare view."),
     # Jobs
     ActionSpec("jobs.grow_trees", "&Grow Trees…", "Ctrl+G", "Jobs", "Run Stage I trees on prompts without one."),

@@ -1,5 +1,6 @@
 """The shared state every panel sees: the open project's Store, the undo stack, the current
-selection and the worker client. Panels talk to each other only through this object's signals.
+selection, the current prompt's trees and the worker client. Panels talk to each other only through
+this object's signals (and those of `current_prompt`).
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QUndoStack
+
+from avr_studio.models.current_prompt import CurrentPromptModel
 
 if TYPE_CHECKING:  # the store imports duckdb; keep this module importable without it for type hints
     from avr_studio.jobs_service import JobsService
@@ -57,6 +60,9 @@ class ProjectContext(QObject):
         # The main window fills this from actions.py; panels connect to the shared QActions
         # (`context.action("curate.accept")`) instead of making their own, so each key has one owner.
         self.actions: dict[str, QAction] = {}
+        # The current prompt's trees, loaded once per change for every panel (made before any
+        # panel connects, so it reloads before they redraw).
+        self.current_prompt = CurrentPromptModel(self)
         if store is not None:
             self.open_store(store)
 

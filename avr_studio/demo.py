@@ -45,8 +45,6 @@ def open_or_create_demo_project(project_dir: Path | None = None, prompts_file: P
     """
     import shutil
 
-    from backend.config import PairConfig
-    from backend.curation.rebuild import rebuild_stage1
     from backend.store import Store
 
     project_dir = project_dir or demo_project_dir()
@@ -58,9 +56,8 @@ def open_or_create_demo_project(project_dir: Path | None = None, prompts_file: P
     try:
         setup.prompts_added = import_demo_prompts(setup.store, prompts_file or default_prompts_file())
         trees = trees_file or default_trees_file()
-        if trees.is_file():
+        if trees.is_file():  # their pairs are built as they are stored, so exports start filled
             setup.trees_nodes_added = import_journal_file(setup.store, trees)
-            rebuild_stage1(setup.store, PairConfig())  # the pairs panel and exports start filled
     finally:
         setup.store.close()
     if project_dir.is_dir() and not any(project_dir.iterdir()):
@@ -80,12 +77,12 @@ def import_demo_prompts(store, prompts_file: Path) -> int:
 
 def import_journal_file(store, path: Path) -> int:
     """Add the nodes, scores and chains of a file in the worker's journal record format (what
-    `backend.worker.ingest` reads); idempotent by id. Returns nodes added."""
+    `backend.worker.ingest` reads), and their pairs; idempotent by id. Returns nodes added."""
     from backend.worker.ingest import store_records
 
     with path.open(encoding="utf-8") as handle, store.transaction():
         records = (json.loads(line) for line in handle if line.strip())
-        return store_records(store, records)[1]
+        return store_records(store, records).nodes_added
 
 
 def tree_count(store) -> int:

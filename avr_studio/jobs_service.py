@@ -1,20 +1,24 @@
 """Submits worker jobs for the open project and brings their results into the store.
 
-The GUI process is the database's only writer (DESIGN.md §2), so results are ingested here, on the
-UI thread, from the job's journal in small timer-driven batches that keep the window responsive.
+Jobs are made by `backend.worker.submission.prepare_job`, as the CLI makes them. The GUI process is
+the database's only writer, so results are ingested here, on the UI thread, from the job's journal in
+small timer-driven batches that keep the window responsive; ingesting also rebuilds the touched
+prompts' pairs (`backend.worker.ingest`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from avr_studio.context import ProjectContext
 from backend import protocol
 from backend.config import TreeConfig
-from backend.domain import Job, random_id
+from backend.job_requests import JobRequest
+from backend.worker.ingest import ingest_journal, ingest_pending_journals
+from backend.worker.journal import WORKER_LOG_NAME
+from backend.worker.submission import prepare_job
 
 INGEST_INTERVAL_MS = 250  # results arriving within this window are written in one batch
 ACTIVE_STATUSES = ("queued", "running")
@@ -24,13 +28,6 @@ WORKER_DIED_TITLE = "The worker stopped while this job ran"
 def worker_died_advice(message: str) -> str:
     return (f"Cause: {message}. Results written before it stopped were kept. Restart the worker "
             "(Jobs panel) and run the job again; it resumes where it stopped. The Worker Log tab may say why.")
-
-
-def _ingest_journal(store: Any, job_dir: Path, job_id: str) -> Any:
-    # Imported late: backend.worker.ingest is written by another engineer and may pull the store.
-    from backend.worker.ingest import ingest_journal
-
-    return ingest_journal(store, job_dir, job_id)
 
 
 class JobsService(QObject):
@@ -63,38 +60,35 @@ class JobsService(QObject):
             self.worker.sig_job_failed.connect(self._on_failed)
             self.worker.sig_job_cancelled.connect(self._on_cancelled)
             self.worker.sig_process_died.connect(self._on_process_died)
+            self.worker.sig_output_line.connect(self._keep_worker_output)
         context.sig_project_opened.connect(self.recover_interrupted_jobs)
 
     # --- submitting ----------------------------------------------------------------------------
     def job_dir(self, job_id: str) -> Path:
         return Path(self.context.store.jobs_dir) / job_id
 
-    def submit(self, kind: str, payload: dict[str, Any]) -> str:
-        """Record the job, create its folder and send it; returns the job id."""
+    def submit(self, request: JobRequest) -> str:
+        """Prepare the job (folder, request.json, row) and send it to the worker; returns the job id."""
         store = self.context.store
         if store is None:
             raise RuntimeError("open a project before submitting a job")
-        job_id = f"{kind}-{random_id()[:10]}"
-        job_dir = self.job_dir(job_id)
-        job_dir.mkdir(parents=True, exist_ok=True)
-        store.add_job(Job(id=job_id, kind=kind, status="queued", request=payload))
-        self.worker.submit_job(job_id, kind, job_dir, payload)
-        self.sig_job_submitted.emit(job_id, kind)
-        return job_id
+        job = prepare_job(request, store=store)
+        self.worker.submit_job(job.submit_message())
+        self.sig_job_submitted.emit(job.job_id, job.kind)
+        return job.job_id
 
     def submit_stage1(self, prompt_ids: list[str], tree: TreeConfig | None = None) -> str:
         """Grow one Stage I tree for each prompt with the generator, scorer and sampling from Settings."""
         from avr_studio.app_settings import load_app_settings
-        from backend.worker import payloads
+        from backend.worker.request_builders import stage1_request
 
         store = self.context.store
         settings = load_app_settings()
         by_id = store.prompts_by_id(prompt_ids)
-        prompts = [{"id": pid, "text": by_id[pid].text} for pid in prompt_ids if pid in by_id]
-        payload = payloads.stage1_payload(store, prompts, model=settings.model, scorers=[settings.scorer],
-                                          tree=tree or TreeConfig(), sampling=settings.sampling,
-                                          templates=store.current_templates())
-        return self.submit("stage1", payload)
+        request = stage1_request(store, [by_id[pid] for pid in prompt_ids if pid in by_id], settings.model,
+                                 [settings.scorer], tree or TreeConfig(), settings.sampling,
+                                 store.current_templates())
+        return self.submit(request)
 
     def cancel(self, job_id: str) -> None:
         if self.worker is not None and self.worker.is_running():
@@ -126,11 +120,22 @@ class JobsService(QObject):
             return
         dirty, self._dirty_jobs = self._dirty_jobs, {}
         for job_id, count in dirty.items():
-            _ingest_journal(store, self.job_dir(job_id), job_id)
+            ingest_journal(store, self.job_dir(job_id), job_id)
             self.sig_results_ingested.emit(job_id, count)
         changed, self._changed_prompts = self._changed_prompts, set()
         for prompt_id in sorted(changed) or [""]:
             self.context.notify_data_changed(prompt_id)
+
+    def _keep_worker_output(self, line: str) -> None:
+        """The worker's own output goes to the running job's worker.log, as a CLI job's does."""
+        if self.context.store is None:
+            return
+        for job_id in self.worker.running_job_ids:
+            try:
+                with (self.job_dir(job_id) / WORKER_LOG_NAME).open("a", encoding="utf-8") as log:
+                    log.write(line + "\n")
+            except OSError:
+                pass  # the Worker Log tab still shows it
 
     # --- status --------------------------------------------------------------------------------
     def _set_status(self, job_id: str, status: str, error: str | None = None) -> None:
@@ -142,19 +147,19 @@ class JobsService(QObject):
         self._set_status(event.job_id, "running")
 
     def _on_finished(self, event: protocol.JobFinished) -> None:
-        self._dirty_jobs.setdefault(event.job_id, 0)  # a last journal sweep catches every record
-        self.flush()
-        self._set_status(event.job_id, "finished")
+        self._end(event.job_id, "finished")
 
     def _on_failed(self, event: protocol.JobFailed) -> None:
-        self._dirty_jobs.setdefault(event.job_id, 0)  # keep what the job produced before it failed
-        self.flush()
-        self._set_status(event.job_id, "failed", error=f"{event.title} — {event.what_to_do}")
+        self._end(event.job_id, "failed", error=f"{event.title} — {event.what_to_do}")
 
     def _on_cancelled(self, event: protocol.JobCancelled) -> None:
-        self._dirty_jobs.setdefault(event.job_id, 0)
+        self._end(event.job_id, "cancelled")
+
+    def _end(self, job_id: str, status: str, error: str | None = None) -> None:
+        self._dirty_jobs.setdefault(job_id, 0)  # a last journal sweep keeps everything the job produced
         self.flush()
-        self._set_status(event.job_id, "cancelled")
+        self._set_status(job_id, status, error=error)
+        self.context.notify_data_changed("")  # a job may bring a scorer and change many prompts' order
 
     def _on_process_died(self, message: str) -> None:
         for job_id in self.active_job_ids():
@@ -165,8 +170,6 @@ class JobsService(QObject):
     def recover_interrupted_jobs(self) -> None:
         """On open, import journal records the last session did not see (idempotent) and mark
         the jobs it left running as failed: their worker is gone."""
-        from backend.worker.ingest import ingest_pending_journals
-
         store = self.context.store
         if store is None:
             return

@@ -4,8 +4,6 @@ Features live in the panels; project opening and closing live in ProjectControll
 
 from __future__ import annotations
 
-import importlib
-
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -26,21 +24,18 @@ from avr_studio.actions import ACTIONS, MENU_ORDER, create_actions
 from avr_studio.app_settings import AppSettings, qsettings
 from avr_studio.context import ProjectContext
 from avr_studio.dialogs.demo_model_dialog import DEMO_MODEL_NOTICE
+from avr_studio.panels.compare_panel import ComparePanel
 from avr_studio.panels.jobs_panel import JobsPanel
+from avr_studio.panels.node_editor_panel import NodeEditorPanel
+from avr_studio.panels.pairs_panel import PairsPanel
+from avr_studio.panels.prompt_list_panel import PromptListPanel
 from avr_studio.panels.reward_plot_panel import PROJECT_SCOPE, PROMPT_SCOPE, RewardPlotPanel
+from avr_studio.panels.tree_panel import TreePanel
 from backend.config import EMBEDDED_MODEL
 
 APP_NAME = "AvR Studio"
 LEFT, RIGHT, BOTTOM = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
                        Qt.DockWidgetArea.BottomDockWidgetArea)
-# (name, module, class). The curation panels are another engineer's modules; a missing one
-# becomes a placeholder so the shell opens while they are being written.
-CURATION_PANELS = (
-    ("prompts", "avr_studio.panels.prompt_list_panel", "PromptListPanel"),
-    ("tree", "avr_studio.panels.tree_panel", "TreePanel"),
-    ("node_editor", "avr_studio.panels.node_editor_panel", "NodeEditorPanel"),
-    ("pairs", "avr_studio.panels.pairs_panel", "PairsPanel"),
-)
 # (name, title, area, tabbed with). The compare view is the central widget. One tab group only:
 # Qt 6.12 leaves a stray, visible tab bar behind when a window builds a second one before it is shown.
 DOCK_LAYOUT = (
@@ -52,21 +47,6 @@ DOCK_LAYOUT = (
     ("pairs", "Pairs", BOTTOM, "jobs"),
     ("worker_log", "Worker Log", BOTTOM, "jobs"),
 )
-COMPARE_PANEL = ("avr_studio.panels.compare_panel", "ComparePanel")
-
-
-def build_optional_panel(module_name: str, class_name: str, context: ProjectContext) -> QWidget:
-    """The panel if its module exists yet, else a label that says it is missing."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise  # a real bug inside an existing panel must not hide behind a placeholder
-        label = QLabel(f"{class_name} is not available in this build.")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setStyleSheet("color: gray;")
-        return label
-    return getattr(module, class_name)(context)
 
 
 class DemoModelBanner(QFrame):
@@ -130,7 +110,7 @@ class MainWindow(QMainWindow):
         self.demo_bar.addWidget(self.demo_banner)
         self.demo_banner.sig_dismiss_requested.connect(self.demo_bar.hide)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.demo_bar)
-        self.compare_panel = build_optional_panel(*COMPARE_PANEL, self.context)
+        self.compare_panel = ComparePanel(self.context)
         self.setCentralWidget(self.compare_panel)
 
     def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
@@ -150,14 +130,14 @@ class MainWindow(QMainWindow):
         self.worker_log = QPlainTextEdit(readOnly=True)
         self.worker_log.setMaximumBlockCount(5000)
         self.panels: dict[str, QWidget] = {
-            name: build_optional_panel(module, cls, self.context) for name, module, cls in CURATION_PANELS}
-        self.panels.update(jobs=self.jobs_panel, rewards=self.reward_plot_panel, worker_log=self.worker_log)
+            "prompts": PromptListPanel(self.context), "tree": TreePanel(self.context),
+            "node_editor": NodeEditorPanel(self.context), "pairs": PairsPanel(self.context),
+            "jobs": self.jobs_panel, "rewards": self.reward_plot_panel, "worker_log": self.worker_log}
         for name, title, area, tab_with in DOCK_LAYOUT:
             self.add_dock(name, title, self.panels[name], area, tab_with)
         self.splitDockWidget(self.docks["prompts"], self.docks["tree"], Qt.Orientation.Vertical)
-        prompt_list = self.panels["prompts"]
-        if hasattr(prompt_list, "sig_counts_changed"):  # "N of M prompts" under the current filter
-            prompt_list.sig_counts_changed.connect(lambda text: self.statusBar().showMessage(text))
+        # "N of M prompts" under the current filter
+        self.panels["prompts"].sig_counts_changed.connect(lambda text: self.statusBar().showMessage(text))
         self.docks["jobs"].raise_()
         if self.context.worker_client is not None:
             self.context.worker_client.sig_log.connect(self.worker_log.appendPlainText)

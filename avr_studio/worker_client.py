@@ -39,6 +39,9 @@ class WorkerClient(QObject):
     sig_log = Signal(str)
     """A log line from the worker (its Log events and its stderr)."""
 
+    sig_output_line = Signal(str)
+    """A line the worker process wrote to stderr (library output, tracebacks); also sent as sig_log."""
+
     sig_job_failed = Signal(object)
     """A job failed; the event carries a title, what to do, and the traceback (protocol.JobFailed)."""
 
@@ -61,7 +64,7 @@ class WorkerClient(QObject):
         self._buffer = b""
         self._stopping = False
         self._next_request_number = 1
-        # number -> "type job_id"; not the message itself: a payload can carry a whole project's trees
+        # number -> "type job_id": what was asked, for a person reading a failure
         self.sent_requests: dict[int, str] = {}
         self.running_job_ids: set[str] = set()
         self.is_ready = False
@@ -119,11 +122,12 @@ class WorkerClient(QObject):
         process.deleteLater()
 
     # --- requests ------------------------------------------------------------------------------
-    def submit_job(self, job_id: str, kind: str, job_dir: str | Path, payload: dict) -> int:
-        """Send a SubmitJob; starts the worker first if needed. Returns the request number."""
+    def submit_job(self, message: protocol.SubmitJob) -> int:
+        """Send a prepared job (backend.worker.submission); starts the worker first if needed.
+        Returns the request number."""
         self.start()
-        self.running_job_ids.add(job_id)
-        return self._send(protocol.SubmitJob(job_id=job_id, kind=kind, job_dir=str(job_dir), payload=payload))
+        self.running_job_ids.add(message.job_id)
+        return self._send(message)
 
     def cancel_job(self, job_id: str) -> int:
         return self._send(protocol.CancelJob(job_id=job_id))
@@ -189,6 +193,7 @@ class WorkerClient(QObject):
         for line in text.splitlines():
             if line.strip():
                 self.sig_log.emit(line)
+                self.sig_output_line.emit(line)
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:

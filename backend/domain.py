@@ -19,8 +19,22 @@ DecidedBy = Literal["reward", "human"]
 Message = dict[str, str]  # {"role": "user" | "assistant" | "system", "content": str}
 
 NODE_KINDS: tuple[str, ...] = ("response", "criticism", "improvement", "long_thought")
+# The kinds of node a Stage I tree is made of (a long thought stands alone).
+STAGE1_NODE_KINDS: tuple[str, ...] = ("response", "criticism", "improvement")
+# Nodes of a Stage I tree that answer the prompt: the reward model scores them, R(x, y).
+TREE_ANSWER_KINDS: tuple[str, ...] = ("response", "improvement")
+# Every node whose text answers the prompt: the tree's answers and a long thought (by its final answer).
+ANSWER_NODE_KINDS: tuple[str, ...] = (*TREE_ANSWER_KINDS, "long_thought")
+# Nodes a person can accept, reject or skip (a long thought takes no verdict).
+VERDICT_NODE_KINDS: tuple[str, ...] = STAGE1_NODE_KINDS
 VERDICTS: tuple[str, ...] = ("accept", "reject", "skip")
+# Annotation values that undo instead of set: verdict CLEAR_VERDICT drops the node's verdict,
+# edited_text REVERT_EDIT goes back to the model's text (None in either field keeps what is there).
+CLEAR_VERDICT = ""
+REVERT_EDIT = ""
 PAIR_KINDS: tuple[str, ...] = ("response", "criticism", "improvement", "edit", "long_thought")
+# The pairs a Stage I tree yields (backend/avr/pairs.py); long_thought pairs come from Stage II.
+STAGE1_PAIR_KINDS: tuple[str, ...] = ("response", "criticism", "improvement", "edit")
 # rsft: Stage I rejection-sampled (from a tree); reference: a prompt's reference answer mixed into the
 # RSFT set (DESIGN.md §1.3.1); long_thought: Stage II.
 SFT_KINDS: tuple[str, ...] = ("rsft", "reference", "long_thought")
@@ -117,7 +131,7 @@ class Annotation:
     """One act of a person on a node. Append-only: the current state is the latest per node."""
 
     node_id: str
-    verdict: str | None  # one of VERDICTS, or None for an edit that keeps the verdict
+    verdict: str | None  # one of VERDICTS, CLEAR_VERDICT, or None for an edit that keeps the verdict
     edited_text: str | None = None
     author: str = ""
     id: str = field(default_factory=random_id)

@@ -2,7 +2,11 @@
 
 Every line is one JSON object `{"v": PROTOCOL_VERSION, "type": ..., ...fields}`. Requests flow from the
 app to the worker on stdin; events flow back on stdout. Journal records (what a job produced) travel
-inside `ResultEvent.record` and are the same dicts the job's journal file holds.
+inside `Result.record` and are the same dicts the job's journal file holds.
+
+A job's inputs are a typed request (`backend.job_requests`), written once to the job's
+`request.json` by `encode_request` and read once by the worker with `decode_request`; the
+`SubmitJob` line only names the job and its folder. Both carry the same version.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from backend.domain import Chain, Node, Score
+from backend.job_requests import REQUEST_TYPES, JobRequest
+from backend.typed_json import TypedJsonError, from_json_value, to_json_value
 
-PROTOCOL_VERSION = 1
+# 2: SubmitJob names the job folder, whose request.json holds a typed request (1 sent a dict payload).
+PROTOCOL_VERSION = 2
 
 
 class ProtocolError(ValueError):
@@ -40,13 +47,11 @@ class Hello(Message):
 
 @dataclass
 class SubmitJob(Message):
-    """Run a job. `job_dir` holds request.json, journal.jsonl and log.txt; `payload` carries all inputs."""
+    """Run the job prepared in `job_dir` (backend.worker.submission): its request.json holds the inputs."""
 
     TYPE: ClassVar[str] = "submit_job"
     job_id: str
-    kind: str  # "stage1" | "chain" | "score" | "refine"
     job_dir: str
-    payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -163,6 +168,38 @@ def parse_line(line: str | bytes) -> Message:
         return cls(**{k: v for k, v in body.items() if k in known})
     except TypeError as exc:
         raise ProtocolError(f"bad {kind!r} message: {exc}") from None
+
+
+# -- job requests -------------------------------------------------------------------------------
+def encode_request(request: JobRequest) -> dict[str, Any]:
+    """The request as a JSON-ready object: `{"v": PROTOCOL_VERSION, "kind": ..., ...fields}`."""
+    return {"v": PROTOCOL_VERSION, "kind": request.KIND, **to_json_value(request)}
+
+
+def decode_request(data: Any) -> JobRequest:
+    """The typed request `encode_request` wrote; ProtocolError says what is wrong and what to do.
+
+    >>> from backend.job_requests import ScoreRequest, ScoreItem
+    >>> decode_request(encode_request(ScoreRequest([ScoreItem("n1", "x", "y")]))).items
+    [ScoreItem(node_id='n1', prompt='x', answer='y')]
+    """
+    if not isinstance(data, dict):
+        raise ProtocolError(f"a job request must be a JSON object, not {type(data).__name__}")
+    body = dict(data)
+    version = body.pop("v", None)
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(f"the job request was written by protocol version {version!r} and this worker reads "
+                            f"version {PROTOCOL_VERSION}: it comes from another version of AvR Studio. "
+                            "Submit the job again from this version.")
+    kind = body.pop("kind", None)
+    cls = REQUEST_TYPES.get(kind)  # type: ignore[arg-type]
+    if cls is None:
+        raise ProtocolError(f"unknown job kind {kind!r}; this worker runs {', '.join(sorted(REQUEST_TYPES))}. "
+                            "Update the worker's AvR Studio to the app's version.")
+    try:
+        return from_json_value(cls, body, f"{kind} request")
+    except TypedJsonError as exc:
+        raise ProtocolError(f"bad job request: {exc}") from None
 
 
 # -- journal records ----------------------------------------------------------------------------

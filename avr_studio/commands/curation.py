@@ -2,25 +2,25 @@
 store) and regenerating improvements from a criticism (a worker job, so not undoable).
 
 Nothing is ever deleted: redo appends the person's annotation, undo appends one that restores the
-state captured when the command was made, so `annotation_history` keeps every step.
+state captured when the command was made, so `annotation_history` keeps every step. Both go through
+`backend.curation.annotations.annotate`, which rebuilds the prompt's pairs with the annotation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QUndoCommand
 
-from backend.domain import VERDICTS, Annotation, NodeState
-from backend.store.curation import CLEAR_VERDICT, REVERT_EDIT  # how the store clears a verdict / an edit
+from backend.curation.annotations import annotate
+from backend.domain import CLEAR_VERDICT, REVERT_EDIT, VERDICTS, Annotation, NodeState
 
 if TYPE_CHECKING:
     from avr_studio.context import ProjectContext
     from backend.store import Store
 
 
-REGENERATE_JOB_KIND = "regenerate"
 VERDICT_WORDS = {"accept": "Accept", "reject": "Reject", "skip": "Skip"}
 
 ChangeCallback = Callable[[str], None]
@@ -37,11 +37,11 @@ class _NodeCommand(QUndoCommand):
         if node is None:
             raise ValueError(f"no node {node_id!r} in this project; pick a node in the tree first")
         self.store, self.node, self.author = store, node, author
-        self.before: NodeState = store.node_states(node.prompt_id).get(node_id) or NodeState()
+        self.before: NodeState = store.node_state(node_id)
         self._on_changed = on_changed
 
     def _append(self, verdict: str | None, edited_text: str | None) -> None:
-        self.store.add_annotation(Annotation(self.node.id, verdict, edited_text, author=self.author))
+        annotate(self.store, Annotation(self.node.id, verdict, edited_text, author=self.author))
         if self._on_changed is not None:
             self._on_changed(self.node.prompt_id)
 
@@ -84,23 +84,14 @@ class EditTextCommand(_NodeCommand):
 # --- regenerating improvements (not undoable: it generates) ----------------------------------------
 
 
-def regenerate_payload(store: Store, criticism_id: str, settings: Any, improvements: int | None = None) -> dict:
-    """The job's inputs (built by `backend.worker.payloads.regenerate_payload`) with the model, scorer
-    and sampling of `settings` (an AppSettings). Raises ValueError with a sentence for the person."""
-    from backend.errors import UserError
-    from backend.worker.payloads import regenerate_payload as build
-
-    try:
-        return build(store, criticism_id, settings.model, [settings.scorer], settings.sampling, improvements)
-    except UserError as exc:
-        raise ValueError(str(exc)) from None
-
-
 def submit_regenerate_improvements(context: ProjectContext, criticism_id: str) -> str:
-    """Send the job through the shell's jobs service; returns the job id."""
+    """Send a regenerate job with the model, scorer and sampling of Settings; returns the job id.
+    Raises UserError (with a sentence for the person) when the node cannot be regenerated from."""
     from avr_studio.app_settings import load_app_settings
+    from backend.worker.request_builders import regenerate_request
 
     if context.store is None or context.jobs_service is None:
         raise RuntimeError("open a project (with its worker) before regenerating improvements")
-    payload = regenerate_payload(context.store, criticism_id, load_app_settings())
-    return context.jobs_service.submit(REGENERATE_JOB_KIND, payload)
+    settings = load_app_settings()
+    request = regenerate_request(context.store, criticism_id, settings.model, [settings.scorer], settings.sampling)
+    return context.jobs_service.submit(request)

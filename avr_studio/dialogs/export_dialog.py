@@ -12,17 +12,15 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from avr_studio.background import BackgroundTask
+from avr_studio.dialogs.path_row import PathRow, folder_chooser, save_file_chooser
 from backend.errors import UserError
 from backend.io import EXPORT_FORMATS, EXPORT_KINDS, export
 
@@ -65,13 +63,7 @@ class ExportDialog(QDialog):
         for file_type in FILE_TYPES:
             self.file_type_combo.addItem(file_type, file_type)
         self.path_edit = QLineEdit()
-        browse = QPushButton("Browse…")
-        path_row = QHBoxLayout()
-        path_row.setContentsMargins(0, 0, 0, 0)
-        path_row.addWidget(self.path_edit, 1)
-        path_row.addWidget(browse)
-        path_widget = QWidget()
-        path_widget.setLayout(path_row)
+        path_widget = PathRow(self.path_edit, self._choose_path)
 
         form = QFormLayout()
         form.addRow("Data", self.kind_combo)
@@ -91,7 +83,7 @@ class ExportDialog(QDialog):
         for combo in (self.kind_combo, self.format_combo, self.file_type_combo):
             combo.currentIndexChanged.connect(self._suggest_path)
         self.path_edit.textEdited.connect(self._on_path_typed)
-        browse.clicked.connect(self._browse)
+        path_widget.sig_path_chosen.connect(self._on_path_typed)
         self.export_button.clicked.connect(self.start_export)
         self.buttons.rejected.connect(self.reject)
         self._suggest_path()
@@ -160,16 +152,11 @@ class ExportDialog(QDialog):
         name = f"{kind}-{layout}" if layout == "llamafactory" else f"{kind}-{layout}.{file_type}"
         self.path_edit.setText(str(Path(self._store.exports_dir) / name))
 
-    def _browse(self) -> None:
-        kind, layout, file_type, current = self.choices()
-        if layout == "llamafactory":
-            chosen = QFileDialog.getExistingDirectory(self, "Export folder", str(current.parent))
-        else:
-            chosen, _ = QFileDialog.getSaveFileName(self, "Export file", str(current),
-                                                    f"{file_type.upper()} files (*.{file_type})")
-        if chosen:
-            self.path_edit.setText(chosen)
-            self._path_typed = True
+    def _choose_path(self, current: str) -> str:
+        _kind, layout, file_type, _path = self.choices()
+        if layout == "llamafactory":  # a folder
+            return folder_chooser(self, "Export folder")(str(Path(current).parent))
+        return save_file_chooser(self, "Export file", f"{file_type.upper()} files (*.{file_type})")(current)
 
     def done(self, result: int) -> None:
         if self.is_running:  # closing mid-export would drop the report; the export takes seconds

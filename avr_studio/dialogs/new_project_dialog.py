@@ -8,16 +8,14 @@ from pathlib import Path
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from avr_studio.dialogs.path_row import PathRow, folder_chooser, open_file_chooser
 from backend.paths import data_dir
 
 _SAFE_NAME = re.compile(r"^[\w.\- ]+$")
@@ -37,10 +35,11 @@ class NewProjectDialog(QDialog):
         self.name_edit = QLineEdit("my-avr-project")
         form.addRow("Name", self.name_edit)
         self.location_edit = QLineEdit(str(default_parent or data_dir() / "projects"))
-        form.addRow("Location", self._row(self.location_edit, self._browse_location))
+        form.addRow("Location", PathRow(self.location_edit, folder_chooser(self, "Where to create the project")))
         self.prompts_edit = QLineEdit()
         self.prompts_edit.setPlaceholderText("optional: a .jsonl/.json/.csv/.parquet with a 'prompt' field")
-        form.addRow("Import prompts", self._row(self.prompts_edit, self._browse_prompts))
+        form.addRow("Import prompts", PathRow(self.prompts_edit, open_file_chooser(
+            self, "Prompts file", "Data (*.jsonl *.json *.csv *.parquet)")))
         layout.addLayout(form)
         self.error_label = QLabel()
         self.error_label.setStyleSheet("color: #b00020;")
@@ -51,26 +50,6 @@ class NewProjectDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-
-    def _row(self, edit: QLineEdit, on_browse) -> QWidget:
-        row = QWidget()
-        box = QHBoxLayout(row)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(edit, 1)
-        button = QPushButton("Browse…")
-        button.clicked.connect(on_browse)
-        box.addWidget(button)
-        return row
-
-    def _browse_location(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Where to create the project")
-        if folder:
-            self.location_edit.setText(folder)
-
-    def _browse_prompts(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Prompts file", "", "Data (*.jsonl *.json *.csv *.parquet)")
-        if path:
-            self.prompts_edit.setText(path)
 
     def _validate(self) -> tuple[Path, Path | None]:
         name = self.name_edit.text().strip()

@@ -12,19 +12,17 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from avr_studio.app_settings import AppSettings, save_app_settings
+from avr_studio.dialogs.path_row import PathRow, folder_chooser, open_file_chooser
 from backend.config import (
     EMBEDDED_MODEL,
     ENGINE_KINDS,
@@ -43,17 +41,6 @@ def _combo(items: tuple[str, ...], current: str) -> QComboBox:
     combo.addItems(list(items))
     combo.setCurrentText(current)
     return combo
-
-
-def _with_browse(line_edit: QLineEdit, on_browse) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(line_edit, 1)
-    button = QPushButton("Browse…")
-    button.clicked.connect(on_browse)
-    layout.addWidget(button)
-    return row
 
 
 class SettingsDialog(QDialog):
@@ -89,7 +76,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(group)
         self.model_name = QLineEdit(model.name)
         self.model_name.setPlaceholderText(f"{EMBEDDED_MODEL}, a model folder, or a server model name")
-        form.addRow("Model", _with_browse(self.model_name, self._browse_model_folder))
+        form.addRow("Model", PathRow(self.model_name, folder_chooser(self, "Model folder")))
         self.engine = _combo(ENGINE_KINDS, model.engine)
         form.addRow("Engine", self.engine)
         self.base_urls = QLineEdit(" ".join(model.base_urls))
@@ -111,7 +98,7 @@ class SettingsDialog(QDialog):
         self.scorer_kind.setToolTip(ScorerSpec.__dataclass_fields__["kind"].metadata["help"])
         form.addRow("Kind", self.scorer_kind)
         self.scorer_model = QLineEdit(scorer.model)
-        form.addRow("Model", _with_browse(self.scorer_model, self._browse_scorer_folder))
+        form.addRow("Model", PathRow(self.scorer_model, folder_chooser(self, "Reward model folder")))
         self.scorer_url = QLineEdit(scorer.base_url)
         self.scorer_url.setPlaceholderText("http://127.0.0.1:8001 (kind = server)")
         form.addRow("Server base URL", self.scorer_url)
@@ -141,24 +128,9 @@ class SettingsDialog(QDialog):
         form = QFormLayout(group)
         self.worker_interpreter = QLineEdit(interpreter)
         self.worker_interpreter.setPlaceholderText("empty = this app's Python; e.g. a vLLM venv's bin/python")
-        form.addRow("Interpreter", _with_browse(self.worker_interpreter, self._browse_interpreter))
+        form.addRow("Interpreter", PathRow(self.worker_interpreter,
+                                           open_file_chooser(self, "Python interpreter for the worker")))
         return group
-
-    # --- browsing ------------------------------------------------------------------------------
-    def _browse_model_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Model folder")
-        if folder:
-            self.model_name.setText(folder)
-
-    def _browse_scorer_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Reward model folder")
-        if folder:
-            self.scorer_model.setText(folder)
-
-    def _browse_interpreter(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Python interpreter for the worker")
-        if path:
-            self.worker_interpreter.setText(path)
 
     # --- validation ----------------------------------------------------------------------------
     def settings_from_fields(self) -> AppSettings:

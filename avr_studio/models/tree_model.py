@@ -1,23 +1,21 @@
 """Refinement trees of one prompt as a Qt item model; children enter the model when a branch opens.
 
-The trees are built by `backend.avr.tree.build_trees` (cheap, in memory); the model only hands rows to
-the view as they are fetched, so a prompt with long Stage II chains opens at once.
+The trees are the current prompt's `PromptTrees` (loaded once, shared by the panels); the model only
+hands rows to the view as they are fetched, so a prompt with long Stage II chains opens at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import count
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
-from backend.avr.rewards import NodeReward, node_rewards
-from backend.avr.tree import TreeNode, build_trees
-
-if TYPE_CHECKING:
-    from backend.store import Store
+from backend.avr.rewards import NodeReward
+from backend.avr.tree import TreeNode
+from backend.curation.prompt_trees import PromptTrees
 
 _ROOT = QModelIndex()  # the invisible root, as a shared default argument
 # (header, name, tooltip). Short headers: the tree usually sits in a narrow dock and the text needs the width.
@@ -65,43 +63,6 @@ def node_summary_html(tree_node: TreeNode, reward: NodeReward) -> str:
     if tree_node.node.model:
         parts.append(tree_node.node.model)
     return " · ".join(parts)
-
-
-@dataclass
-class PromptTrees:
-    """A prompt's trees with every node's reward and parent at hand (what the tree, compare and
-    editor panels all need)."""
-
-    prompt_id: str
-    roots: list[TreeNode]
-    scorer: str | None = None
-    by_id: dict[str, TreeNode] = field(default_factory=dict)
-    parent_of: dict[str, str | None] = field(default_factory=dict)
-    rewards: dict[str, NodeReward] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for root in self.roots:
-            self.rewards.update(node_rewards(root))
-            self.parent_of[root.id] = None
-            for tree_node in root.walk():
-                self.by_id[tree_node.id] = tree_node
-                for child in tree_node.children:
-                    self.parent_of[child.id] = tree_node.id
-
-    @classmethod
-    def load(cls, store: Store, prompt_id: str, scorer: str | None = None) -> PromptTrees:
-        """Read the prompt's nodes, scores (of `scorer`, or the store's default) and curation states."""
-        scorer = scorer or store.default_scorer()
-        scores = store.scores_for_prompt(prompt_id, scorer) if scorer else {}
-        roots = build_trees(store.nodes_for_prompt(prompt_id), scores, store.node_states(prompt_id))
-        return cls(prompt_id, roots, scorer)
-
-    def parent(self, node_id: str) -> TreeNode | None:
-        parent_id = self.parent_of.get(node_id)
-        return self.by_id.get(parent_id) if parent_id else None
-
-    def reward(self, node_id: str) -> NodeReward:
-        return self.rewards.get(node_id) or NodeReward(None)
 
 
 @dataclass(eq=False)

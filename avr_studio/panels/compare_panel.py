@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from avr_studio.diffing import highlighted_html, word_diff
-from avr_studio.models.tree_model import KIND_LABEL, PromptTrees, node_summary_html
+from avr_studio.models.tree_model import KIND_LABEL, node_summary_html
+from backend.curation.prompt_trees import PromptTrees
 
 if TYPE_CHECKING:
     from avr_studio.context import ProjectContext
@@ -65,7 +66,9 @@ class ComparePanel(QWidget):
         super().__init__(parent)
         self.setObjectName("compare_panel")
         self._context = context
-        self._trees: dict[str, PromptTrees] = {}  # per prompt, dropped when its data changes
+        self._current = context.current_prompt  # the current prompt's trees, shared with the other panels
+        self._other_trees: dict[str, PromptTrees] = {}  # other prompts compared, dropped when they change
+        self._shown_prompt = ""
         self.left_id: str | None = None
         self.right_id: str | None = None
         self._syncing = False
@@ -120,8 +123,8 @@ class ComparePanel(QWidget):
             lambda _v: self._sync_scroll(self.right_pane.verticalScrollBar(), self.left_pane.verticalScrollBar()))
 
         context.sig_node_selected.connect(self.show_default)
-        context.sig_prompt_selected.connect(self._on_prompt_selected)
         context.sig_compare_requested.connect(self.compare)
+        self._current.sig_trees_changed.connect(self._on_trees_changed)
         context.sig_data_changed.connect(self._on_data_changed)
         context.sig_project_opened.connect(self._on_project_changed)
         context.sig_project_closed.connect(self._on_project_changed)
@@ -143,13 +146,12 @@ class ComparePanel(QWidget):
 
     def show_default(self, node_id: str) -> None:
         """Show `node_id` against its default partner (see default_partner), older text on the left."""
-        if not node_id or self._context.store is None:
+        found = self._lookup(node_id)
+        if found is None:
             return
-        node = self._context.store.get_node(node_id)
-        if node is None:
-            return
-        partner = default_partner(self._trees_of(node.prompt_id), node_id)
-        if node.kind in ("criticism", "improvement"):
+        tree_node, trees = found
+        partner = default_partner(trees, node_id)
+        if tree_node.kind in ("criticism", "improvement"):
             self.compare(partner or "", node_id)
         else:  # an answer against its refinement: the older text stays on the left
             self.compare(node_id, partner or "")
@@ -193,10 +195,13 @@ class ComparePanel(QWidget):
         return html
 
     def _lookup(self, node_id: str | None) -> tuple[TreeNode, PromptTrees] | None:
-        store = self._context.store
-        if not node_id or store is None:
+        if not node_id:
             return None
-        node = store.get_node(node_id)
+        current = self._current.trees
+        if node_id in current.by_id:  # the usual case: no query at all
+            return current.by_id[node_id], current
+        store = self._context.store
+        node = store.get_node(node_id) if store is not None else None
         if node is None:
             return None
         trees = self._trees_of(node.prompt_id)
@@ -204,10 +209,12 @@ class ComparePanel(QWidget):
         return (tree_node, trees) if tree_node is not None else None
 
     def _trees_of(self, prompt_id: str) -> PromptTrees:
-        if prompt_id not in self._trees:
+        if prompt_id == self._current.prompt_id:
+            return self._current.trees
+        if prompt_id not in self._other_trees:
             assert self._context.store is not None
-            self._trees[prompt_id] = PromptTrees.load(self._context.store, prompt_id)
-        return self._trees[prompt_id]
+            self._other_trees[prompt_id] = PromptTrees.load(self._context.store, prompt_id, self._current.scorer)
+        return self._other_trees[prompt_id]
 
     def _fill_combos(self) -> None:
         """List the nodes of the shown prompts (usually one) in both pickers."""
@@ -220,7 +227,7 @@ class ComparePanel(QWidget):
             combo.clear()
             combo.addItem("(none)", "")
             for number, prompt_id in enumerate(prompt_ids):
-                for tree_node in (n for root in self._trees[prompt_id].roots for n in root.walk()):
+                for tree_node in self._trees_of(prompt_id).nodes():
                     first_line = " ".join(tree_node.text.split())[:80]
                     tag = f"[prompt {number + 1}] " if len(prompt_ids) > 1 else ""
                     combo.addItem(f"{tag}{KIND_LABEL.get(tree_node.kind, tree_node.kind)}: {first_line}",
@@ -234,26 +241,31 @@ class ComparePanel(QWidget):
         self._render()
         self.sig_diff_toggled.emit(on)
 
-    def _on_prompt_selected(self, prompt_id: str) -> None:
-        # Until a node is picked, a new prompt shows its answer against its best refinement.
-        if self._context.store is None:
-            return
-        roots = self._trees_of(prompt_id).roots
-        if roots:
-            self.show_default(roots[0].id)
-        else:
-            self.compare("", "")
-
-    def _on_data_changed(self, prompt_id: str) -> None:
-        if prompt_id:
-            self._trees.pop(prompt_id, None)
-        else:
-            self._trees.clear()
-        if self._context.store is not None and (self.left_id or self.right_id):
+    def _on_trees_changed(self, prompt_id: str) -> None:
+        if prompt_id != self._shown_prompt:
+            # Until a node is picked, a new prompt shows its answer against its best refinement.
+            self._shown_prompt = prompt_id
+            roots = self._current.trees.roots
+            if roots:
+                self.show_default(roots[0].id)
+            else:
+                self.compare("", "")
+        elif self.left_id or self.right_id:  # the same prompt's data changed: show it as it is now
             self.compare(self.left_id or "", self.right_id or "")
 
+    def _on_data_changed(self, prompt_id: str) -> None:
+        """Another prompt's data changed: forget its trees (the current prompt's come from the model)."""
+        if prompt_id:
+            self._other_trees.pop(prompt_id, None)
+        else:
+            self._other_trees.clear()
+        shown = [node_id for node_id in (self.left_id, self.right_id) if node_id]
+        if any(node_id not in self._current.trees.by_id for node_id in shown):
+            self.compare(self.left_id or "", self.right_id or "")  # a node of another prompt is shown
+
     def _on_project_changed(self) -> None:
-        self._trees.clear()
+        self._other_trees.clear()
+        self._shown_prompt = ""
         self.left_id = self.right_id = None
         self._fill_combos()
         self._render()

@@ -1,5 +1,5 @@
 """The current node up close: its text (and the person's edit), scores, verdict and history, with the
-curation keys — A accept, X reject, Space skip, E edit, Ctrl+Enter commit, Esc cancel, R regenerate.
+curation actions of actions.py (accept, reject, skip, edit, commit, cancel, regenerate) as buttons.
 
 Verdicts apply to responses, criticisms and improvements: a verdict on the response matters too (an
 accepted response is never the rejected side of the response pair). Long thoughts take no verdict.
@@ -27,30 +27,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avr_studio.commands.curation import (
-    CLEAR_VERDICT,
-    REVERT_EDIT,
-    EditTextCommand,
-    SetVerdictCommand,
-    submit_regenerate_improvements,
-)
-from avr_studio.models.tree_model import PromptTrees, node_summary_html
+from avr_studio.actions import ACTIONS_BY_ID
+from avr_studio.commands.curation import EditTextCommand, SetVerdictCommand, submit_regenerate_improvements
+from avr_studio.models.tree_model import node_summary_html
+from backend.domain import CLEAR_VERDICT, REVERT_EDIT, VERDICT_NODE_KINDS
+from backend.errors import UserError
 
 if TYPE_CHECKING:
     from avr_studio.context import ProjectContext
     from backend.avr.tree import TreeNode
 
-VERDICT_KINDS = frozenset({"response", "criticism", "improvement"})
-
-# action id (actions.py) → (button label, shortcut, method name)
-CURATION_KEYS: dict[str, tuple[str, str, str]] = {
-    "curate.accept": ("Accept", "A", "accept"),
-    "curate.reject": ("Reject", "X", "reject"),
-    "curate.skip": ("Skip", "Space", "skip"),
-    "curate.edit": ("Edit", "E", "start_edit"),
-    "curate.commit": ("Commit", "Ctrl+Return", "commit_edit"),
-    "curate.cancel": ("Cancel", "Esc", "cancel_edit"),
-    "curate.regenerate": ("Regenerate improvements", "R", "regenerate"),
+# The curation actions of actions.py (labels and keys live there) and the method each one calls.
+CURATION_METHODS: dict[str, str] = {
+    "curate.accept": "accept",
+    "curate.reject": "reject",
+    "curate.skip": "skip",
+    "curate.edit": "start_edit",
+    "curate.commit": "commit_edit",
+    "curate.cancel": "cancel_edit",
+    "curate.regenerate": "regenerate",
 }
 
 
@@ -75,10 +70,11 @@ class NodeEditorPanel(QWidget):
         self.setObjectName("node_editor_panel")
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click anywhere in the panel arms its keys
         self._context = context
+        self._current = context.current_prompt  # the trees shared with the other panels
         self.author = author or _author()
-        self.trees: PromptTrees | None = None
         self.node_id: str | None = None
         self.editing = False
+        self._edited: TreeNode | None = None  # the node being edited, kept even if the trees change
 
         self.header_label = QLabel(textFormat=Qt.TextFormat.RichText, wordWrap=True)
         self.original_button = QPushButton("edited — show original", checkable=True)
@@ -98,13 +94,14 @@ class NodeEditorPanel(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         # A grid of four columns: one row of seven buttons forced the dock past 800 px wide.
         button_grid = QGridLayout()
-        for position, (action_id, (label, shortcut, method)) in enumerate(CURATION_KEYS.items()):
-            action = QAction(label, self, shortcut=QKeySequence(shortcut))
+        for position, (action_id, method) in enumerate(CURATION_METHODS.items()):
+            spec = ACTIONS_BY_ID[action_id]
+            action = QAction(spec.button, self, shortcut=QKeySequence(spec.shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(getattr(self, method))
             self.addAction(action)
             self.actions_by_id[action_id] = action
-            button = QPushButton(f"{label} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+            button = QPushButton(spec.button_text)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the panel, not a button
             button.clicked.connect(getattr(self, method))
             self.buttons[action_id] = button
@@ -135,7 +132,7 @@ class NodeEditorPanel(QWidget):
         self.bind_actions(context.actions)  # in the app, the window's actions carry the shortcuts
         self.original_button.toggled.connect(lambda _on: self._show_text())
         context.sig_node_selected.connect(self.show_node)
-        context.sig_data_changed.connect(self._on_data_changed)
+        self._current.sig_trees_changed.connect(self._on_trees_changed)
         context.sig_project_closed.connect(lambda: self.show_node(""))
         context.sig_project_opened.connect(lambda: self.show_node(""))
         self.show_node(context.current_node_id or "")
@@ -143,7 +140,7 @@ class NodeEditorPanel(QWidget):
     # --- public --------------------------------------------------------------------------------
     @property
     def tree_node(self) -> TreeNode | None:
-        return self.trees.by_id.get(self.node_id) if self.trees and self.node_id else None
+        return self._current.trees.by_id.get(self.node_id) if self.node_id else None
 
     def bind_actions(self, actions: dict[str, QAction]) -> None:
         """Drive the panel from the main window's curation actions instead of its own shortcuts
@@ -159,12 +156,10 @@ class NodeEditorPanel(QWidget):
             window_action.setEnabled(own.isEnabled())
 
     def show_node(self, node_id: str) -> None:
+        """Show a node of the current prompt's trees ("" or an unknown id: nothing)."""
         if self.editing and node_id != self.node_id:
             self._keep_draft()
-        store = self._context.store
-        node = store.get_node(node_id) if store is not None and node_id else None
-        self.node_id = node.id if node else None
-        self.trees = PromptTrees.load(store, node.prompt_id) if node and store else None
+        self.node_id = node_id if node_id in self._current.trees.by_id else None
         self.original_button.setChecked(False)
         self._refresh()
 
@@ -181,7 +176,7 @@ class NodeEditorPanel(QWidget):
         tree_node = self.tree_node
         if tree_node is None or self.editing:
             return
-        self.editing = True
+        self.editing, self._edited = True, tree_node
         self.original_button.setChecked(False)
         self.text_edit.setPlainText(tree_node.text)
         self.text_edit.setReadOnly(False)
@@ -190,7 +185,7 @@ class NodeEditorPanel(QWidget):
         self.sig_edit_started.emit(tree_node.id)
 
     def commit_edit(self) -> None:
-        tree_node = self.tree_node
+        tree_node = self._edited
         if not self.editing or tree_node is None:
             return
         new_text = self.text_edit.toPlainText()
@@ -218,7 +213,7 @@ class NodeEditorPanel(QWidget):
             return
         try:
             submit_regenerate_improvements(self._context, tree_node.id)
-        except (RuntimeError, ValueError) as exc:
+        except UserError as exc:  # its message says what to do
             QMessageBox.warning(self, "Cannot regenerate improvements", str(exc))
             return
         self.sig_regenerate_requested.emit(tree_node.id)
@@ -234,23 +229,28 @@ class NodeEditorPanel(QWidget):
 
     def _set_verdict(self, verdict: str) -> None:
         tree_node = self.tree_node
-        if tree_node is None or self.editing or tree_node.kind not in VERDICT_KINDS:
+        if tree_node is None or self.editing or tree_node.kind not in VERDICT_NODE_KINDS:
             return
         self._push(SetVerdictCommand(self._context.store, tree_node.id, verdict, self.author,
                                      self._context.notify_data_changed))
 
     def _push(self, command) -> None:
-        # The command's callback emits sig_data_changed, which reloads this panel and the others.
+        # The command's callback emits sig_data_changed: the shared trees reload, and every panel with them.
         self._context.undo_stack.push(command)
 
     def _end_edit(self) -> None:
-        self.editing = False
+        self.editing, self._edited = False, None
         self.text_edit.setReadOnly(True)
         self._update_enabled()
 
-    def _on_data_changed(self, prompt_id: str) -> None:
-        if self.trees is not None and prompt_id in ("", self.trees.prompt_id) and not self.editing:
-            self.show_node(self.node_id or "")
+    def _on_trees_changed(self, _prompt_id: str) -> None:
+        # Another prompt (the node is gone) or the same one reloaded (its verdict, text or scores
+        # changed). A draft being typed stays as it is, unless its node left the trees.
+        if self.editing:
+            if self.node_id in self._current.trees.by_id:
+                return
+            self._keep_draft()
+        self.show_node(self.node_id or "")
 
     def _refresh(self) -> None:
         tree_node = self.tree_node
@@ -261,10 +261,10 @@ class NodeEditorPanel(QWidget):
         self._update_enabled()
 
     def _show_header(self, tree_node: TreeNode | None) -> None:
-        if tree_node is None or self.trees is None:
+        if tree_node is None:
             self.header_label.setText("<i>Select a node in the tree.</i>")
             return
-        self.header_label.setText(node_summary_html(tree_node, self.trees.reward(tree_node.id)))
+        self.header_label.setText(node_summary_html(tree_node, self._current.trees.reward(tree_node.id)))
 
     def _show_text(self) -> None:
         if self.editing:
@@ -304,7 +304,7 @@ class NodeEditorPanel(QWidget):
     def _update_enabled(self) -> None:
         tree_node = self.tree_node
         has_node = tree_node is not None
-        can_judge = has_node and tree_node.kind in VERDICT_KINDS and not self.editing
+        can_judge = has_node and tree_node.kind in VERDICT_NODE_KINDS and not self.editing
         enabled = {
             "curate.accept": can_judge, "curate.reject": can_judge, "curate.skip": can_judge,
             "curate.edit": has_node and not self.editing,

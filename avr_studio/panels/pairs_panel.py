@@ -1,36 +1,33 @@
-"""The training pairs the current prompt's tree yields right now, and writing them to the project.
+"""The training pairs the current prompt's tree yields, as stored in the project.
 
-Pairs follow the person where they spoke and the reward where they did not (DESIGN.md §1.5), so the
-table changes with every verdict or edit; with auto-write on, the stored pairs follow it too.
+Pairs follow the person where they spoke and the reward where they did not (backend/avr/pairs.py);
+the backend rebuilds them with every verdict, edit, undo and job result (backend/curation/derived.py),
+so this panel only displays them, with notes on why a kind of pair is missing.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from avr_studio.models.tree_model import PromptTrees
-from backend.avr.pairs import Stage1Data, build_stage1
-from backend.config import PairConfig
-from backend.domain import Pair
+from backend.avr.pairs import build_stage1
+from backend.curation.derived import pair_config
+from backend.curation.prompt_trees import PromptTrees
+from backend.domain import STAGE1_PAIR_KINDS, Pair
 
 if TYPE_CHECKING:
     from avr_studio.context import ProjectContext
 
-STAGE1_KINDS = ("response", "criticism", "improvement", "edit")
 HUMAN_COLOUR = QColor("#1f5fbf")
 _ROOT = QModelIndex()
 COLUMNS = ("Kind", "Chosen", "Rejected", "Decided by", "Margin")
@@ -100,17 +97,17 @@ class PairsTableModel(QAbstractTableModel):
 
 
 class PairsPanel(QWidget):
-    """Builds the current prompt's Stage I data on every change and writes it on request (or always)."""
-
-    sig_pairs_written = Signal(str, int)
-    """The prompt's Stage I pairs were stored (prompt id, number of pairs)."""
+    """Shows the current prompt's stored Stage I pairs; reads them only while it is visible."""
 
     def __init__(self, context: ProjectContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pairs_panel")
         self._context = context
+        self._current = context.current_prompt
         self.prompt_id = ""
-        self.stage1: Stage1Data = Stage1Data()
+        self.notes: list[str] = []
+        self.has_rsft = False
+        self._stale = True  # the shown pairs may be behind the store (read again when next shown)
         self.model = PairsTableModel(self)
 
         self.table = QTableView()
@@ -125,92 +122,65 @@ class PairsPanel(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         self.notes_label = QLabel(wordWrap=True)
         self.status_label = QLabel()
-        self.write_button = QPushButton("Write pairs")
-        self.write_button.setToolTip("Store this prompt's pairs and RSFT sample, replacing the ones stored before")
-        self.auto_write_check = QCheckBox("Write automatically", checked=True)
-        self.auto_write_check.setToolTip("Keep the stored pairs in step with every verdict and edit")
 
-        bar = QHBoxLayout()
-        bar.addWidget(self.status_label, 1)
-        bar.addWidget(self.auto_write_check)
-        bar.addWidget(self.write_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.notes_label)
-        layout.addLayout(bar)
+        layout.addWidget(self.status_label)
 
-        self.write_button.clicked.connect(self.write_pairs)
         self.table.doubleClicked.connect(self._compare_pair)
-        context.sig_prompt_selected.connect(self.show_prompt)
-        context.sig_data_changed.connect(self._on_data_changed)
-        context.sig_project_opened.connect(lambda: self.show_prompt(context.current_prompt_id or ""))
-        context.sig_project_closed.connect(lambda: self.show_prompt(""))
-        self.show_prompt(context.current_prompt_id or "")
+        self._current.sig_trees_changed.connect(self._on_trees_changed)  # pairs are rebuilt with the data
+        self._on_trees_changed(self._current.prompt_id)
 
     # --- public --------------------------------------------------------------------------------
-    def show_prompt(self, prompt_id: str) -> None:
-        self.prompt_id = prompt_id
-        self.rebuild()
+    @property
+    def pairs(self) -> list[Pair]:
+        return self.model.pairs
 
-    def rebuild(self) -> None:
-        """Build the pairs from the tree as it stands (verdicts and edits included)."""
+    def refresh(self) -> None:
+        """Read the prompt's stored pairs, and why a kind is missing, from the store."""
+        self._stale = False
         store = self._context.store
         prompt = store.get_prompt(self.prompt_id) if store is not None and self.prompt_id else None
         if prompt is None:
-            self.stage1 = Stage1Data()
+            self.model.set_pairs([])
+            self.notes, self.has_rsft = [], False
         else:
-            trees = PromptTrees.load(store, prompt.id)
-            self.stage1 = build_stage1(prompt, trees.roots, store.templates, PairConfig(scorer=trees.scorer))
-        self.model.set_pairs(self.stage1.pairs)
+            stored = [p for p in store.pairs(prompt_id=prompt.id) if p.kind in STAGE1_PAIR_KINDS]
+            self.model.set_pairs(sorted(stored, key=lambda p: STAGE1_PAIR_KINDS.index(p.kind)))
+            # The notes explain the stored pairs: the same rules on the same trees (ranked by the
+            # project's scorer, as the stored pairs are, even when the tree panel shows another).
+            trees = self._current.trees
+            if self._current.scorer != self._current.default_scorer:
+                trees = PromptTrees.load(store, prompt.id)
+            explained = build_stage1(prompt, trees.roots, store.templates, pair_config(store))
+            self.notes, self.has_rsft = explained.notes, bool(explained.rsft)
         self._show_notes()
-        self._show_status()
-
-    def write_pairs(self) -> None:
-        """Replace the prompt's stored Stage I pairs and RSFT sample with what the table shows."""
-        store = self._context.store
-        if store is None or not self.prompt_id:
-            return
-        store.replace_stage1_data([self.prompt_id], self.stage1.pairs, self.stage1.rsft)
-        self._show_status()
-        self.sig_pairs_written.emit(self.prompt_id, len(self.stage1.pairs))
-
-    def stored_pairs(self) -> list[Pair]:
-        store = self._context.store
-        if store is None or not self.prompt_id:
-            return []
-        return [p for p in store.pairs(prompt_id=self.prompt_id) if p.kind in STAGE1_KINDS]
 
     # --- internals -----------------------------------------------------------------------------
-    def _on_data_changed(self, prompt_id: str) -> None:
-        if not self.prompt_id or prompt_id not in ("", self.prompt_id):
-            return
-        self.rebuild()
-        if self.auto_write_check.isChecked() and self._is_stale():
-            self.write_pairs()
+    def _on_trees_changed(self, prompt_id: str) -> None:
+        self.prompt_id = prompt_id
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
 
-    def _is_stale(self) -> bool:
-        return {p.id for p in self.stored_pairs()} != {p.id for p in self.stage1.pairs}
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
 
     def _show_notes(self) -> None:
-        lines = list(self.stage1.notes)
-        if self.prompt_id:
-            made = {p.kind for p in self.stage1.pairs}
-            lines.insert(0, f"RSFT sample: {'yes' if self.stage1.rsft else 'no'} · pairs: "
-                            + (", ".join(k for k in STAGE1_KINDS if k in made) or "none"))
-        self.notes_label.setText("\n".join(lines))
-
-    def _show_status(self) -> None:
         if not self.prompt_id:
+            self.notes_label.clear()
             self.status_label.setText("No prompt selected.")
-            self.write_button.setEnabled(False)
             return
-        humans = sum(p.decided_by == "human" for p in self.stage1.pairs)
-        stale = self._is_stale()
-        self.status_label.setText(
-            f"{len(self.stage1.pairs)} pair(s), {humans} decided by a person · "
-            + ("stored pairs differ from these" if stale else "stored"))
-        self.write_button.setEnabled(stale)
+        made = {p.kind for p in self.model.pairs}
+        lines = [f"RSFT sample: {'yes' if self.has_rsft else 'no'} · pairs: "
+                 + (", ".join(k for k in STAGE1_PAIR_KINDS if k in made) or "none"), *self.notes]
+        self.notes_label.setText("\n".join(lines))
+        humans = sum(p.decided_by == "human" for p in self.model.pairs)
+        self.status_label.setText(f"{len(self.model.pairs)} pair(s) stored, {humans} decided by a person")
 
     def _compare_pair(self, index: QModelIndex) -> None:
         pair = self.model.pairs[index.row()] if index.isValid() else None

@@ -1,11 +1,14 @@
 """Histograms of rewards R(x, y) and of gains Δ = R(x, y') − R(x, y) for the project or the current
 prompt: the quickest way to see whether a scorer separates answers at all.
+
+The current prompt's come from the shared trees (`context.current_prompt`, no query); the project's
+from two DuckDB aggregates (`backend/store/rewards.py`) on a pool thread. Both are read only while
+the panel is visible, so a hidden panel costs a prompt switch nothing.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,11 +18,10 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from avr_studio.background import BackgroundTask
 from avr_studio.context import ProjectContext
-from backend.domain import Node
+from backend.curation.prompt_trees import PromptTrees
+from backend.domain import TREE_ANSWER_KINDS
 
-ANSWER_KINDS = ("response", "improvement")
 PROJECT_SCOPE, PROMPT_SCOPE = "project", "prompt"
-MAX_PROMPTS_SCANNED = 5000  # a bound on the project-wide scan until the store has an aggregate query
 BINS = 30
 
 
@@ -28,40 +30,21 @@ class RewardSample:
     rewards: list[float] = field(default_factory=list)  # scores of answers (responses, improvements)
     gains: list[float] = field(default_factory=list)  # Δ of each scored improvement
 
-    def extend(self, other: RewardSample) -> None:
-        self.rewards.extend(other.rewards)
-        self.gains.extend(other.gains)
 
-
-def rewards_and_gains(nodes: Iterable[Node], scores: dict[str, float]) -> RewardSample:
-    """Answer rewards and improvement gains of one prompt's nodes.
-
-    An improvement's gain is its score minus the score of the answer its criticism judged:
-    >>> y = Node("y", "p", "response", "a"); c = Node("c", "p", "criticism", "b", parent_id="y")
-    >>> i = Node("i", "p", "improvement", "c", parent_id="c")
-    >>> rewards_and_gains([y, c, i], {"y": 1.0, "i": 1.5})
-    RewardSample(rewards=[1.0, 1.5], gains=[0.5])
-    """
-    by_id = {node.id: node for node in nodes}
+def prompt_sample(trees: PromptTrees) -> RewardSample:
+    """The rewards of a prompt's scored answers and the gains of its scored improvements."""
     sample = RewardSample()
-    for node in by_id.values():
-        if node.kind not in ANSWER_KINDS or node.id not in scores:
-            continue
-        sample.rewards.append(scores[node.id])
-        criticism = by_id.get(node.parent_id or "")
-        judged = criticism.parent_id if criticism is not None else None
-        if node.kind == "improvement" and judged in scores:
-            sample.gains.append(scores[node.id] - scores[judged])
+    for tree_node in trees.nodes():
+        if tree_node.kind in TREE_ANSWER_KINDS and tree_node.score is not None:
+            sample.rewards.append(tree_node.score)
+            gain = trees.reward(tree_node.id).gain
+            if tree_node.kind == "improvement" and gain is not None:
+                sample.gains.append(gain)
     return sample
 
 
-def collect_sample(store, prompt_ids: list[str], scorer: str | None) -> RewardSample:
-    sample = RewardSample()
-    for prompt_id in prompt_ids:
-        scores = store.scores_for_prompt(prompt_id, scorer)
-        if scores:
-            sample.extend(rewards_and_gains(store.nodes_for_prompt(prompt_id), scores))
-    return sample
+def project_sample(store, scorer: str) -> RewardSample:
+    return RewardSample(store.answer_rewards(scorer), store.improvement_gains(scorer))
 
 
 class RewardPlotPanel(QWidget):
@@ -74,7 +57,8 @@ class RewardPlotPanel(QWidget):
         self._task: BackgroundTask | None = None
         self._pool = QThreadPool(self)  # own pool, so closing the project waits for this panel's scan only
         self._pool.setMaxThreadCount(1)
-        self._stale = False
+        self._rescan = False  # data changed while a scan ran
+        self._stale_scopes: set[str] = {PROJECT_SCOPE, PROMPT_SCOPE}  # drawn again when next shown
         layout = QVBoxLayout(self)
         controls = QHBoxLayout()
         self.scope_combo = QComboBox()
@@ -102,12 +86,12 @@ class RewardPlotPanel(QWidget):
         self._refresh_timer.timeout.connect(self.refresh)
         self.scope_combo.currentIndexChanged.connect(self.refresh)
         self.scorer_combo.currentIndexChanged.connect(self.refresh)
-        context.sig_project_opened.connect(self._on_project_opened)
+        self._current = context.current_prompt
+        self._current.sig_scorers_changed.connect(self._fill_scorers)
+        self._current.sig_trees_changed.connect(self._on_trees_changed)
         context.sig_project_about_to_close.connect(self._finish_scan)
-        context.sig_project_closed.connect(self._on_project_opened)
-        context.sig_prompt_selected.connect(self._on_prompt_selected)
-        context.sig_data_changed.connect(lambda _prompt_id: self._refresh_timer.start())
-        self._on_project_opened()
+        context.sig_data_changed.connect(lambda _prompt_id: self._mark_stale(PROJECT_SCOPE))
+        self._fill_scorers()
 
     def _make_plot(self, title: str, x_label: str) -> pg.PlotWidget:
         plot = pg.PlotWidget(background="w")
@@ -126,42 +110,50 @@ class RewardPlotPanel(QWidget):
     def set_scope(self, scope: str) -> None:
         self.scope_combo.setCurrentIndex(self.scope_combo.findData(scope))
 
-    def _on_project_opened(self) -> None:
-        store = self.context.store
+    def _fill_scorers(self) -> None:
         self.scorer_combo.blockSignals(True)
         self.scorer_combo.clear()
-        if store is not None:
-            default = store.default_scorer()
-            for scorer in store.scorers():
-                self.scorer_combo.addItem(scorer)
-            if default:
-                self.scorer_combo.setCurrentText(default)
+        self.scorer_combo.addItems(self._current.scorers)
+        if self._current.default_scorer:
+            self.scorer_combo.setCurrentText(self._current.default_scorer)
         self.scorer_combo.blockSignals(False)
-        self.refresh()
+        self._mark_stale(self.scope)
 
-    def _on_prompt_selected(self, _prompt_id: str) -> None:
-        if self.scope == PROMPT_SCOPE:
+    def _on_trees_changed(self, _prompt_id: str) -> None:
+        self._mark_stale(PROMPT_SCOPE)
+
+    def _mark_stale(self, scope: str) -> None:
+        """What `scope` shows may be out of date: redraw now if it is on screen, else when shown."""
+        self._stale_scopes.add(scope)
+        if scope == self.scope and self.isVisible():
+            if scope == PROMPT_SCOPE:
+                self.refresh()
+            else:
+                self._refresh_timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.scope in self._stale_scopes:
             self.refresh()
 
     def refresh(self) -> None:
-        """Recompute the sample: the current prompt inline, the whole project on a pool thread."""
+        """Recompute the sample: the current prompt's from its trees, the project's on a pool thread."""
+        self._stale_scopes.discard(self.scope)
         store = self.context.store
-        if store is None:
+        scorer = self.scorer_combo.currentText()
+        if store is None or not scorer:
             self._show(RewardSample())
             return
-        if self.scorer_combo.count() != len(store.scorers()):
-            self._on_project_opened()  # a job brought a new scorer
-            return
-        scorer = self.scorer_combo.currentText() or None
         if self.scope == PROMPT_SCOPE:
-            prompt_id = self.context.current_prompt_id
-            self._show(collect_sample(store, [prompt_id], scorer) if prompt_id else RewardSample())
+            trees = self._current.trees
+            if trees.scorer != scorer:  # the plot shows another scorer than the tree panel
+                trees = PromptTrees.load(store, trees.prompt_id, scorer) if trees.prompt_id else trees
+            self._show(prompt_sample(trees))
             return
         if self._task is not None:
-            self._stale = True  # one scan at a time; rescan when it ends
+            self._rescan = True  # one scan at a time; rescan when it ends
             return
-        self._task = BackgroundTask(
-            lambda: collect_sample(store, store.prompt_ids(limit=MAX_PROMPTS_SCANNED), scorer), pool=self._pool)
+        self._task = BackgroundTask(lambda: project_sample(store, scorer), pool=self._pool)
         # Bound methods, not lambdas: Qt then queues the results to this panel's (the UI) thread.
         self._task.sig_task_finished.connect(self._on_scan_finished)
         self._task.sig_task_failed.connect(self._on_scan_failed)
@@ -172,14 +164,14 @@ class RewardPlotPanel(QWidget):
         while self._pool.activeThreadCount():
             time.sleep(0.01)  # sleeping releases the GIL, which the scan needs to finish
         self._task = None
-        self._stale = False
+        self._rescan = False
 
     def _on_scan_finished(self, sample: RewardSample) -> None:
         if self.sender() is not self._task:
             return  # a scan of a project that has been closed since
         self._task = None
-        if self._stale:
-            self._stale = False
+        if self._rescan:
+            self._rescan = False
             self.refresh()
             return
         if self.scope == PROJECT_SCOPE:

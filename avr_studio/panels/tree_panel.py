@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avr_studio.models.tree_model import COLUMNS, NODE_COLUMN, SCORER_COLUMN, PromptTrees, TreeModel
+from avr_studio.models.tree_model import COLUMNS, NODE_COLUMN, SCORER_COLUMN, TreeModel
 
 if TYPE_CHECKING:
     from avr_studio.context import ProjectContext
@@ -55,16 +55,17 @@ class TreeNavigationView(QTreeView):
 
 
 class TreePanel(QWidget):
-    """Shows the trees of `context.current_prompt_id`; the selected row becomes the current node."""
+    """Shows the current prompt's trees (`context.current_prompt`); the selected row becomes the
+    current node, and the scorer picked here ranks the nodes in every panel."""
 
     sig_trees_loaded = Signal(str)
-    """The panel (re)loaded the trees of a prompt; argument: the prompt id ("" when cleared)."""
+    """The panel shows the trees of a prompt now; argument: the prompt id ("" when cleared)."""
 
     def __init__(self, context: ProjectContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("tree_panel")
         self._context = context
-        self._prompt_id = ""
+        self._current = context.current_prompt
         self.model = TreeModel(self)
 
         self.scorer_combo = QComboBox()
@@ -101,49 +102,18 @@ class TreePanel(QWidget):
         layout.addWidget(self.view)
 
         self.view.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
-        self.scorer_combo.currentIndexChanged.connect(lambda _i: self.reload())
-        context.sig_project_opened.connect(self._on_project_opened)
-        context.sig_project_closed.connect(self._on_project_closed)
-        context.sig_prompt_selected.connect(self.show_prompt)
+        self.scorer_combo.currentIndexChanged.connect(
+            lambda _i: self._current.set_scorer(self.scorer_combo.currentData()))
+        self._current.sig_scorers_changed.connect(self._fill_scorers)
+        self._current.sig_trees_changed.connect(self._show_trees)
         context.sig_node_selected.connect(self.select_node)
-        context.sig_data_changed.connect(self._on_data_changed)
-        if context.store is not None:
-            self._on_project_opened()
+        self._fill_scorers()
+        self._show_trees(self._current.prompt_id)
 
     # --- public --------------------------------------------------------------------------------
     @property
     def scorer(self) -> str | None:
-        return self.scorer_combo.currentData()
-
-    def show_prompt(self, prompt_id: str) -> None:
-        self._prompt_id = prompt_id
-        self.reload()
-
-    def reload(self) -> None:
-        """Rebuild the trees from the store, keeping what was open and what was selected."""
-        store = self._context.store
-        if store is None or not self._prompt_id:
-            self.model.clear()
-            self.summary_label.clear()
-            self.sig_trees_loaded.emit("")
-            return
-        keep_node = self._context.current_node_id
-        same_prompt = self.model.trees.prompt_id == self._prompt_id
-        opened = self._opened_node_ids() if same_prompt else []
-        trees = PromptTrees.load(store, self._prompt_id, self.scorer)
-        self.model.set_trees(trees)
-        if not same_prompt:  # a new prompt opens its Stage I tree; a refresh keeps what the person opened
-            for row in range(self.model.rowCount()):
-                self._open(self.model.index(row, 0), OPEN_DEPTH)
-        else:
-            for node_id in opened:
-                index = self.model.index_of(node_id)
-                if index.isValid():
-                    self.view.expand(index)
-        if keep_node:
-            self.select_node(keep_node)
-        self.summary_label.setText(f"{len(trees.roots)} tree(s), {len(trees.by_id)} nodes")
-        self.sig_trees_loaded.emit(self._prompt_id)
+        return self._current.scorer
 
     def select_node(self, node_id: str) -> None:
         """Select and reveal a node of the shown trees (no-op if it is not one of them)."""
@@ -159,31 +129,32 @@ class TreePanel(QWidget):
         self.view.scrollTo(index)
 
     # --- reactions -----------------------------------------------------------------------------
-    def _on_project_opened(self) -> None:
-        store = self._context.store
-        self.scorer_combo.blockSignals(True)  # one reload after the combo is filled, not one per item
+    def _fill_scorers(self) -> None:
+        self.scorer_combo.blockSignals(True)  # filling the combo is not a choice
         self.scorer_combo.clear()
-        if store is not None:
-            default = store.default_scorer()
-            for scorer in store.scorers():
-                self.scorer_combo.addItem(scorer, scorer)
-            if default is not None:
-                self.scorer_combo.setCurrentIndex(max(0, self.scorer_combo.findData(default)))
+        for scorer in self._current.scorers:
+            self.scorer_combo.addItem(scorer, scorer)
+        self.scorer_combo.setCurrentIndex(max(0, self.scorer_combo.findData(self._current.scorer)))
         self.scorer_combo.blockSignals(False)
-        self._prompt_id = self._context.current_prompt_id or ""
-        self.reload()
 
-    def _on_project_closed(self) -> None:
-        self.scorer_combo.clear()
-        self._prompt_id = ""
-        self.reload()
-
-    def _on_data_changed(self, prompt_id: str) -> None:
-        if self._prompt_id and prompt_id in ("", self._prompt_id):
-            if self._context.store is not None and self.scorer_combo.count() != len(self._context.store.scorers()):
-                self._on_project_opened()  # a job added a new scorer
-            else:
-                self.reload()
+    def _show_trees(self, prompt_id: str) -> None:
+        """Show the model's trees, keeping what was open and what was selected on a refresh."""
+        trees = self._current.trees
+        same_prompt = bool(prompt_id) and self.model.trees.prompt_id == prompt_id
+        opened = self._opened_node_ids() if same_prompt else []
+        self.model.set_trees(trees)
+        if not same_prompt:  # a new prompt opens its Stage I tree; a refresh keeps what the person opened
+            for row in range(self.model.rowCount()):
+                self._open(self.model.index(row, 0), OPEN_DEPTH)
+        else:
+            for node_id in opened:
+                index = self.model.index_of(node_id)
+                if index.isValid():
+                    self.view.expand(index)
+        if self._context.current_node_id:
+            self.select_node(self._context.current_node_id)
+        self.summary_label.setText(f"{len(trees.roots)} tree(s), {len(trees.by_id)} nodes" if prompt_id else "")
+        self.sig_trees_loaded.emit(prompt_id)
 
     def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         tree_node = self.model.tree_node(current)

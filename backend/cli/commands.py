@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "project_cmds",  # init, stats, pairs
     "io_cmds",  # import, export
     "worker_cmds",  # generate, chain, score, refine
+    "curation_cmds",  # annotate
 )
 
 
@@ -29,13 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"backend.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"backend.cli.{name}":
-                continue  # a command group not built yet
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"backend.cli.{name}").register(subparsers)
     return parser
 
 

@@ -1,7 +1,9 @@
 """`avr-studio generate | chain | score | refine`: model jobs run in the worker process, with progress bars.
 
-The CLI owns the project database: it builds the payload, records the job, imports results from the
-job's journal as they arrive, and cancels the job on Ctrl-C. Progress bars go to stderr.
+The CLI owns the project database: it builds the typed request (`backend.worker.request_builders`),
+prepares the job as the app does (`backend.worker.submission.prepare_job`), runs it in a worker of its
+own, imports results from the job's journal as they arrive, and cancels the job on Ctrl-C. Progress
+bars go to stderr.
 """
 
 from __future__ import annotations
@@ -99,10 +101,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 # -- specs from flags -------------------------------------------------------------------------------
 def _checked(make, **kwargs):
-    try:
-        return make(**kwargs)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    from backend.worker.request_builders import checked
+
+    return checked(make, **kwargs)
 
 
 def scorer_spec(text: str | None, url: str = "") -> ScorerSpec:
@@ -160,13 +161,14 @@ class _ProgressPrinter:
         self._bar.close()
 
 
-def _run_in_project(store, kind: str, payload: dict, python: str, description: str):
-    from backend.worker.job_session import new_job_dir, run_job
+def _run_in_project(store, request, python: str, description: str):
+    from backend.worker.job_session import run_prepared_job
+    from backend.worker.submission import prepare_job
 
     printer = _ProgressPrinter(description)
     try:
-        outcome = run_job(kind, payload, new_job_dir(store.project_dir), store=store, python_executable=python,
-                          on_event=printer)
+        outcome = run_prepared_job(prepare_job(request, store=store), store=store, python_executable=python,
+                                   on_event=printer)
     finally:
         printer.close()
     return _report(outcome)
@@ -193,17 +195,16 @@ def _open_project(path: Path):
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from backend.worker.payloads import select_prompts, stage1_payload
+    from backend.worker.request_builders import select_prompts, stage1_request
 
     model = model_spec(args)
     scorers = [scorer_spec(s, args.scorer_url) for s in (args.scorer or [None])]
     tree = _checked(TreeConfig, criticisms=args.criticisms, improvements=args.improvements,
                     rating_retries=args.rating_retries)
     with _open_project(args.project) as store:
-        prompts = select_prompts(store, args.prompts, args.where)
-        payload = stage1_payload(store, prompts, model, scorers, tree, sampling_config(args),
-                                 choose_templates(args.templates, model, store), args.rating_mode)
-        outcome = _run_in_project(store, "stage1", payload, args.python, "generate")
+        request = stage1_request(store, select_prompts(store, args.prompts, args.where), model, scorers, tree,
+                                 sampling_config(args), choose_templates(args.templates, model, store))
+        outcome = _run_in_project(store, request, args.python, "generate")
     s = outcome.summary
     if outcome.status == "finished":
         print(f"Generated {s.get('nodes', 0)} nodes and {s.get('scores', 0)} scores for {s.get('prompts', 0)} "
@@ -212,16 +213,15 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_chain(args: argparse.Namespace) -> int:
-    from backend.worker.payloads import chain_payload, select_prompts
+    from backend.worker.request_builders import chain_request, select_prompts
 
     model = model_spec(args)
     config = _checked(ChainConfig, rounds=args.rounds, start=args.start)
     with _open_project(args.project) as store:
-        prompts = select_prompts(store, args.prompts, args.where)
-        payload = chain_payload(store, prompts, model, scorer_spec(args.scorer, args.scorer_url), config,
-                                TreeConfig(), sampling_config(args), choose_templates(args.templates, model, store),
-                                args.rating_mode)
-        outcome = _run_in_project(store, "chain", payload, args.python, "chain")
+        request = chain_request(store, select_prompts(store, args.prompts, args.where), model,
+                                scorer_spec(args.scorer, args.scorer_url), config, TreeConfig(),
+                                sampling_config(args), choose_templates(args.templates, model, store))
+        outcome = _run_in_project(store, request, args.python, "chain")
     if outcome.status == "finished":
         s = outcome.summary
         print(f"Kept {s.get('chains', 0)} chains (with long thoughts) of {s.get('prompts', 0)} prompts "
@@ -230,31 +230,31 @@ def run_chain(args: argparse.Namespace) -> int:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from backend.worker.payloads import score_payload, select_prompts
+    from backend.job_requests import ScoreRequest
+    from backend.worker.request_builders import score_items, select_prompts
 
     spec = scorer_spec(args.scorer, args.scorer_url)
     with _open_project(args.project) as store:
-        prompts = select_prompts(store, args.prompts, args.where)
-        payload = score_payload(store, prompts, spec, rescore=args.rescore)
-        if not payload["items"]:
+        items = score_items(store, select_prompts(store, args.prompts, args.where), spec, rescore=args.rescore)
+        if not items:
             print(f"Nothing to score: every answer of these prompts already has a {spec.label} score "
                   "(use --rescore to score again).")
             return 0
-        outcome = _run_in_project(store, "score", payload, args.python, "score")
+        outcome = _run_in_project(store, ScoreRequest(items, spec), args.python, "score")
     if outcome.status == "finished":
         print(f"Scored {outcome.summary.get('scored', 0)} answers with {spec.label} (job {outcome.job_id}).")
     return 0 if outcome.status == "finished" else 1
 
 
 def run_refine(args: argparse.Namespace) -> int:
-    from backend.worker.job_session import run_job
-    from backend.worker.payloads import templates_dict
+    from backend.job_requests import RefineRequest
+    from backend.worker.job_session import run_prepared_job
+    from backend.worker.submission import prepare_job
 
     model = model_spec(args)
-    payload = {"prompt": args.prompt, "rounds": args.rounds, "model": model.to_dict(),
-               "scorers": [scorer_spec(args.scorer, args.scorer_url).to_dict()],
-               "sampling": sampling_config(args).to_dict(), "rating_mode": args.rating_mode or model.rating_mode}
-    payload["templates"] = templates_dict(choose_templates(args.templates, model))
+    request = _checked(RefineRequest, prompt=args.prompt, rounds=args.rounds, model=model,
+                       scorer=scorer_spec(args.scorer, args.scorer_url), sampling=sampling_config(args),
+                       templates=choose_templates(args.templates, model))
 
     def show(event: protocol.Message) -> None:
         if isinstance(event, protocol.Result):
@@ -269,8 +269,8 @@ def run_refine(args: argparse.Namespace) -> int:
         elif isinstance(event, protocol.Log) and event.level in ("warning", "error"):
             print(f"{event.level}: {event.text}", file=sys.stderr)
 
-    job_dir = Path(tempfile.mkdtemp(prefix="avr-refine-")) / "refine"
-    outcome = _report(run_job("refine", payload, job_dir, python_executable=args.python, on_event=show))
+    job = prepare_job(request, jobs_dir=tempfile.mkdtemp(prefix="avr-refine-"))  # no project: a scratch folder
+    outcome = _report(run_prepared_job(job, python_executable=args.python, on_event=show))
     if outcome.status != "finished":
         return 1
     print(f"## Final answer (score {outcome.summary['final_score']:.4f}, "

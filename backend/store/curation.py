@@ -1,20 +1,17 @@
 """Annotations (append-only) and the curation state derived from them.
 
 Conventions, since history is never updated or deleted:
-- `verdict` None keeps the node's verdict (an edit only); `verdict` "" clears it (CLEAR_VERDICT);
-- `edited_text` None keeps the current text; `edited_text` "" reverts to the model's text (REVERT_EDIT).
+- `verdict` None keeps the node's verdict (an edit only); `verdict` "" clears it (domain.CLEAR_VERDICT);
+- `edited_text` None keeps the current text; `edited_text` "" reverts to the model's text (domain.REVERT_EDIT).
 The current state of a node is its latest non-None verdict and latest non-None edit, with "" meaning none.
 """
 
 from __future__ import annotations
 
-from backend.domain import VERDICTS, Annotation, NodeState
+from backend.domain import CLEAR_VERDICT, VERDICTS, Annotation, NodeState
 from backend.errors import BadInputError
 from backend.store.codec import utc
 from backend.store.connection import Database
-
-CLEAR_VERDICT = ""
-REVERT_EDIT = ""
 
 
 def annotation_from_row(row: tuple) -> Annotation:

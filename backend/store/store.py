@@ -20,6 +20,7 @@ from backend.store.nodes import NodeQueries
 from backend.store.prompts import PromptQueries
 from backend.store.references import ReferenceQueries
 from backend.store.results import ResultQueries
+from backend.store.rewards import RewardQueries
 from backend.store.runs import RunQueries
 from backend.store.scores import ScoreQueries
 from backend.store.settings import SettingQueries
@@ -31,7 +32,7 @@ PROJECT_SUBDIRS = ("jobs", "runs", "exports")
 
 
 class Store(PromptQueries, NodeQueries, ScoreQueries, AnnotationQueries, SummaryQueries, ResultQueries,
-            TemplateQueries, JobQueries, RunQueries, LoadingQueries, ExportQueries, SettingQueries,
+            RewardQueries, TemplateQueries, JobQueries, RunQueries, LoadingQueries, ExportQueries, SettingQueries,
             ReferenceQueries):
     """An open project. Only one process may hold it; use `with Store.open(dir) as store:`."""
 
@@ -57,10 +58,7 @@ class Store(PromptQueries, NodeQueries, ScoreQueries, AnnotationQueries, Summary
         store = cls(Database.open(project_dir / DB_FILE), project_dir)
         try:
             migrate(store._db)
-            try:
-                store.save_templates(default_templates(), make_current=True)
-            except ImportError:
-                pass  # the method package is not there yet; current_templates() adopts them later
+            store.save_templates(default_templates(), make_current=True)
         except BaseException:
             store.close()
             raise

@@ -1,1 +1,2 @@
-"""The model process (`python -m backend.worker`) and the app-side pieces that drive it: client, payloads, ingest."""
+"""The model process (`python -m backend.worker`: server, jobs, journal) and the app-side pieces that
+drive it: request builders, job submission, a headless client and session, and ingest."""

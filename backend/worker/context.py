@@ -1,11 +1,12 @@
-"""What a running job sees of the worker: its payload, the journal, events, logging, progress, cancel.
+"""What a running job sees of the worker: the journal, events, logging, progress, cancel.
 
-Jobs are plain functions `run(ctx) -> summary dict`; everything they produce goes through `ctx.record`
-(journal first, then the event) so a crash of either side loses nothing that was announced.
+Jobs are plain functions `run(request, ctx) -> summary dict`; everything they produce goes through
+`ctx.record` (journal first, then the event) so a crash of either side loses nothing that was announced.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from backend import protocol
+from backend.domain import Chain, Node, Score
 from backend.errors import JobCancelled
-from backend.worker.journal import LOG_NAME, JournalWriter, read_records
+from backend.job_requests import JobRequest
+from backend.worker.journal import LOG_NAME, REQUEST_NAME, JournalWriter, read_records
 
 _PROGRESS_EVERY_S = 0.5  # throttle: a progress event per node would flood a slow reader
 
@@ -57,18 +60,32 @@ class ProgressMeter:
         self._ctx.emit(protocol.Progress(self._ctx.job_id, self.done, self.total, tokens_per_s, eta, message))
 
 
+def read_request(job_dir: Path) -> JobRequest:
+    """The typed request in the job's request.json (ProtocolError if it is missing or unreadable)."""
+    try:
+        text = (Path(job_dir) / REQUEST_NAME).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise protocol.ProtocolError(f"the job folder has no readable {REQUEST_NAME} ({exc}); "
+                                     "prepare the job with backend.worker.submission.prepare_job") from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise protocol.ProtocolError(f"{REQUEST_NAME} is not JSON; prepare the job again") from None
+    return protocol.decode_request(data)
+
+
 class JobContext:
     def __init__(self, job: protocol.SubmitJob, emit: Callable[[protocol.Message], None],
                  cancelled: threading.Event) -> None:
         self.job_id = job.job_id
-        self.kind = job.kind
         self.job_dir = Path(job.job_dir)
-        self.payload: dict[str, Any] = job.payload
         self.emit = emit
         self._cancelled = cancelled
         self.job_dir.mkdir(parents=True, exist_ok=True)
         # Records from an earlier run of this job (a crash, then a resubmit): jobs skip what is there.
         self.previous_records = [record for _, record in read_records(self.job_dir)]
+        self.journalled: list[Node | Score | Chain] = [
+            obj for obj in map(protocol.record_to_object, self.previous_records) if obj is not None]
         self.journal = JournalWriter(self.job_dir)
         self._log_handle = (self.job_dir / LOG_NAME).open("a", encoding="utf-8")
         self.progress = ProgressMeter(self)

@@ -16,6 +16,7 @@ from typing import Any
 JOURNAL_NAME = "journal.jsonl"
 REQUEST_NAME = "request.json"
 LOG_NAME = "log.txt"
+WORKER_LOG_NAME = "worker.log"  # the worker process's own output while it ran the job
 
 
 def journal_path(job_dir: str | Path) -> Path:

@@ -16,8 +16,9 @@ from typing import IO
 
 from backend import protocol
 from backend.errors import JobCancelled, ModelLoadError, UserError
-from backend.worker.context import JobContext
-from backend.worker.jobs import run_job
+from backend.worker.context import JobContext, read_request
+from backend.worker.jobs import run_request
+from backend.worker.journal import LOG_NAME
 from backend.worker.model_cache import MODELS
 
 _STOP = object()
@@ -132,16 +133,23 @@ class WorkerServer:
                 f"The job folder {job.job_dir} cannot be written ({exc}). Check the disk and permissions."),
                 job.job_dir))
             return
-        self.emit(protocol.JobStarted(job.job_id, job.kind))
         try:
-            summary = run_job(job.kind, ctx)
+            request = read_request(ctx.job_dir)
+        except protocol.ProtocolError as exc:
+            ctx.log("error", f"the job's request could not be read: {exc}")
+            self.emit(protocol.JobFailed(job.job_id, "The job's request could not be read", str(exc)))
+            ctx.close()
+            return
+        self.emit(protocol.JobStarted(job.job_id, request.KIND))
+        try:
+            summary = run_request(request, ctx)
         except JobCancelled:
             MODELS.discard_engine()
             ctx.log("info", "cancelled")
             self.emit(protocol.JobCancelled(job.job_id))
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the app as an event
             MODELS.discard_engine()
-            event = failure_event(job.job_id, exc, str(ctx.job_dir / "log.txt"))
+            event = failure_event(job.job_id, exc, str(ctx.job_dir / LOG_NAME))
             ctx.log("error", event.title, detail=event.traceback)
             self.emit(event)
         else:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from backend.curation.derived import refresh_pairs
 from backend.domain import Node, Prompt, Score
 from backend.store import Store
 
@@ -87,6 +88,7 @@ def _build(project_dir: Path) -> CurationProject:
     ])
     values = {"r": 0.5, "i11": 0.9, "i12": 0.7, "i21": 0.3, "i22": 0.4, "s": 0.6, "j11": 0.2, "j12": 0.1}
     store.add_scores([Score(node_id, SCORER, value) for node_id, value in values.items()])
+    refresh_pairs(store, [p1, p2, p3])  # as every writer of trees does (backend/curation/derived.py)
     return CurationProject(store, p1, p2, p3)
 
 

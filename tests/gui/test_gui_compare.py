@@ -4,8 +4,8 @@ from PySide6.QtCore import Qt
 
 from avr_studio.context import ProjectContext
 from avr_studio.diffing import highlighted_html, word_diff
-from avr_studio.models.tree_model import PromptTrees
 from avr_studio.panels.compare_panel import DELETED_COLOUR, INSERTED_COLOUR, ComparePanel, default_partner
+from backend.curation.prompt_trees import PromptTrees
 from tests.gui.curation_store_fixture import TEXTS
 from tests.gui.screens import TMP_SCREENS, save_screenshot
 

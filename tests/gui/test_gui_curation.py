@@ -1,5 +1,7 @@
 """The curation loop: act, check the database, undo, check, redo, check — history only ever grows."""
 
+import json
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -7,6 +9,7 @@ from avr_studio.commands.curation import EditTextCommand, SetVerdictCommand
 from avr_studio.context import ProjectContext
 from avr_studio.panels.node_editor_panel import NodeEditorPanel
 from backend.domain import NodeState
+from backend.worker.submission import prepare_job
 from tests.gui.curation_store_fixture import SCORER, TEXTS
 from tests.gui.screens import TMP_SCREENS, save_screenshot
 
@@ -146,32 +149,36 @@ def test_editor_shows_every_scorer_and_gates_buttons_by_kind(qtbot, project):
     assert panel.buttons["curate.regenerate"].isEnabled()
 
 
-class FakeJobsService:
-    """Stands in for the shell's JobsService: records what would be sent to the worker."""
+class PreparingJobsService:
+    """The shell's JobsService without a worker: it prepares each job (folder, request.json, row) as the
+    real one does and keeps the job ids, but sends nothing."""
 
-    def __init__(self):
-        self.submitted: list[tuple[str, dict]] = []
+    def __init__(self, store):
+        self.store = store
+        self.submitted: list[str] = []
 
-    def submit(self, kind: str, payload: dict) -> str:
-        self.submitted.append((kind, payload))
-        return "job-1"
+    def submit(self, request) -> str:
+        job = prepare_job(request, store=self.store)
+        self.submitted.append(job.job_id)
+        return job.job_id
 
 
 def test_regenerate_sends_the_edited_criticism_and_its_answer(qtbot, project):
     context, panel = _editor(qtbot, project)
-    jobs = FakeJobsService()
+    jobs = PreparingJobsService(project.store)
     context.jobs_service = jobs
     EditTextCommand(project.store, "c1", "Explain how to use it on ovens.", "ann").redo()
     context.notify_data_changed(project.p1)
     with qtbot.waitSignal(panel.sig_regenerate_requested) as asked:
         qtbot.keyClick(panel.text_edit, Qt.Key.Key_R)
     assert asked.args == ["c1"]
-    [(kind, payload)] = jobs.submitted
-    assert kind == "regenerate"
-    assert payload["criticism"] == {"id": "c1", "text": "Explain how to use it on ovens.", "round": 0, "edited": True}
-    assert payload["answer"]["id"] == "r" and payload["answer"]["text"] == TEXTS["r"]
-    assert payload["prompts"] == [{"id": project.p1, "text": "Name two uses of baking soda."}]
-    assert payload["improvements"] == 2 and payload["templates"]["judge"]
+    [job_id] = jobs.submitted
+    sent = json.loads((project.store.jobs_dir / job_id / "request.json").read_text(encoding="utf-8"))
+    assert sent["kind"] == "regenerate" and project.store.get_job(job_id).kind == "regenerate"
+    assert sent["criticism"] == {"id": "c1", "text": "Explain how to use it on ovens.", "round": 0, "edited": True}
+    assert sent["answer"]["id"] == "r" and sent["answer"]["text"] == TEXTS["r"]
+    assert (sent["prompt"]["id"], sent["prompt"]["text"]) == (project.p1, "Name two uses of baking soda.")
+    assert sent["improvements"] == 2 and sent["templates"]["judge"]
 
     context.select_node("i11")  # R does nothing on an improvement
     qtbot.keyClick(panel.text_edit, Qt.Key.Key_R)

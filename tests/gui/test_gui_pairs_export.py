@@ -5,9 +5,9 @@ import json
 import pytest
 
 from avr_studio.dialogs.export_dialog import ExportDialog
-from avr_studio.models.tree_model import PromptTrees
 from backend.avr.pairs import build_stage1
 from backend.config import PairConfig
+from backend.curation.prompt_trees import PromptTrees
 from tests.gui.curation_store_fixture import SCORER
 from tests.gui.screens import TMP_SCREENS, save_screenshot
 

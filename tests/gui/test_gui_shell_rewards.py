@@ -47,10 +47,11 @@ def test_histograms_of_rewards_and_gains_for_project_and_prompt(qtbot, store):
     assert sorted(panel.sample.gains) == [-0.5, 0.5]
 
 
-def test_new_scores_from_a_job_refresh_the_plot(qtbot, store):
+def test_new_scores_from_a_job_refresh_the_plot_when_it_is_on_screen(qtbot, store):
     context = ProjectContext(store)
     panel = RewardPlotPanel(context)
     qtbot.addWidget(panel)
+    panel.show()
     assert panel.summary_label.text().startswith("No scores yet")
 
     add_tree(store, "Write a haiku about rain.", 0.2, [0.4])
@@ -58,3 +59,15 @@ def test_new_scores_from_a_job_refresh_the_plot(qtbot, store):
 
     qtbot.waitUntil(lambda: len(panel.sample.rewards) == 2, timeout=5000)
     assert panel.scorer_combo.count() == 1
+
+
+def test_a_hidden_panel_scans_nothing_until_it_is_shown(qtbot, store):
+    add_tree(store, "Write a haiku about rain.", 0.2, [0.4])
+    context = ProjectContext(store)
+    panel = RewardPlotPanel(context)
+    qtbot.addWidget(panel)
+    context.notify_data_changed("")
+    # nothing scheduled and nothing running: a hidden panel leaves the scan for when it is shown
+    assert not panel._refresh_timer.isActive() and panel._task is None and panel.sample.rewards == []
+    panel.show()
+    qtbot.waitUntil(lambda: len(panel.sample.rewards) == 2, timeout=5000)

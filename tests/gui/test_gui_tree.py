@@ -11,10 +11,10 @@ from avr_studio.models.tree_model import (
     REWARD_COLUMN,
     SCORER_COLUMN,
     VERDICT_COLUMN,
-    PromptTrees,
     TreeModel,
 )
 from avr_studio.panels.tree_panel import TreePanel
+from backend.curation.prompt_trees import PromptTrees
 from backend.domain import Annotation
 from tests.gui.curation_store_fixture import SCORER
 from tests.gui.screens import TMP_SCREENS, save_screenshot

@@ -2,19 +2,20 @@
 
 import pytest
 
+from backend.config import ModelSpec, ScorerSpec
 from backend.worker.client import WorkerClient
 from tests.support.tiny_models import tiny_chat_model_dir, tiny_reward_model_dir
 
 
 @pytest.fixture(scope="session")
 def tiny_model():
-    """A ModelSpec dict for the tiny random chat model (fp32 CPU: exact and fast at this size)."""
-    return {"name": str(tiny_chat_model_dir()), "engine": "transformers", "dtype": "float32", "device": "cpu"}
+    """The tiny random chat model as a ModelSpec (fp32 CPU: exact and fast at this size)."""
+    return ModelSpec(name=str(tiny_chat_model_dir()), engine="transformers", dtype="float32", device="cpu")
 
 
 @pytest.fixture(scope="session")
 def tiny_scorer():
-    return {"kind": "classifier", "model": str(tiny_reward_model_dir())}
+    return ScorerSpec(kind="classifier", model=str(tiny_reward_model_dir()))
 
 
 @pytest.fixture(scope="module")

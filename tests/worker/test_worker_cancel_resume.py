@@ -5,23 +5,26 @@ import os
 import signal
 import time
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
 from backend import protocol
+from backend.avr.templates import DEFAULT_TEMPLATES
+from backend.config import SamplingConfig, TreeConfig
+from backend.job_requests import ScoreItem, ScoreRequest, Stage1Request
 from backend.worker.client import WorkerClient, WorkerCrashedError
 from backend.worker.journal import journal_path, read_records
-from tests.worker.worker_helpers import prompts, records, run_to_end, wait_for
+from tests.worker.worker_helpers import prepared, prompts, records, run_to_end, wait_for
 
 N_PROMPTS = 3
 
 
-def slow_job(job_id, job_dir, tiny_model, tiny_scorer):
+def slow_job(jobs_dir, tiny_model, tiny_scorer):
     """Enough prompts, in small batches, that the job is still running when the test acts on it."""
-    payload = {"prompts": prompts(N_PROMPTS), "model": {**tiny_model, "batch_size": 2},
-               "scorers": [tiny_scorer], "sampling": {"max_new_tokens": 4, "seed": 3},
-               "tree": {"criticisms": 2, "improvements": 2}}
-    return protocol.SubmitJob(job_id, "stage1", str(job_dir), payload)
+    request = Stage1Request(prompts(N_PROMPTS), DEFAULT_TEMPLATES, replace(tiny_model, batch_size=2), [tiny_scorer],
+                            SamplingConfig(max_new_tokens=4, seed=3), TreeConfig(criticisms=2, improvements=2))
+    return prepared(request, jobs_dir)
 
 
 def is_node_result(event):
@@ -29,7 +32,7 @@ def is_node_result(event):
 
 
 def test_cancel_stops_a_running_job_within_seconds(worker, tmp_path, tiny_model, tiny_scorer):
-    job = slow_job("j-cancel", tmp_path / "job", tiny_model, tiny_scorer)
+    job = slow_job(tmp_path, tiny_model, tiny_scorer)
     worker.send(job)
     wait_for(worker, is_node_result)
     worker.cancel(job.job_id)
@@ -40,13 +43,12 @@ def test_cancel_stops_a_running_job_within_seconds(worker, tmp_path, tiny_model,
     generated = len(list(read_records(job.job_dir)))
     assert 0 < generated < N_PROMPTS * 7  # it stopped part-way, and kept what it finished
     # the worker is still usable afterwards
-    again = run_to_end(worker, protocol.SubmitJob("j-after", "score", str(tmp_path / "j2"), {
-        "scorers": [tiny_scorer], "items": [{"node_id": "n", "prompt": "x", "answer": "y"}]}))
+    again = run_to_end(worker, prepared(ScoreRequest([ScoreItem("n", "x", "y")], tiny_scorer), tmp_path))
     assert isinstance(again[-1], protocol.JobFinished)
 
 
 def test_resubmitting_after_sigkill_generates_only_what_is_missing(worker, tmp_path, tiny_model, tiny_scorer):
-    job = slow_job("j-killed", tmp_path / "job", tiny_model, tiny_scorer)
+    job = slow_job(tmp_path, tiny_model, tiny_scorer)
     first = WorkerClient(log_path=tmp_path / "first.log")
     first.send(job)
     seen = wait_for(first, lambda e: is_node_result(e) and e.seq >= 3)
@@ -69,7 +71,7 @@ def test_resubmitting_after_sigkill_generates_only_what_is_missing(worker, tmp_p
     nodes = [r for r in journal if r["type"] == "node"]
     assert journal[: len(before)] == before  # nothing lost
     assert len(new_nodes) == N_PROMPTS * 7 - len([r for r in before if r["type"] == "node"])
-    assert Counter(r["prompt_id"] for r in nodes) == {p["id"]: 7 for p in prompts(N_PROMPTS)}
+    assert Counter(r["prompt_id"] for r in nodes) == {p.id: 7 for p in prompts(N_PROMPTS)}
     assert len({r["id"] for r in nodes}) == len(nodes)
     answers = {r["id"] for r in nodes if r["kind"] in ("response", "improvement")}
     scores = [r for r in journal if r["type"] == "score"]

@@ -2,15 +2,18 @@
 
 from backend import protocol
 from backend.avr.long_thought import parse_long_thought
-from tests.worker.worker_helpers import prompts, records, run_to_end
+from backend.avr.templates import DEFAULT_TEMPLATES
+from backend.config import ChainConfig, SamplingConfig
+from backend.job_requests import ChainRequest, RefineRequest
+from tests.worker.worker_helpers import prepared, prompts, records, run_to_end
 
 ROUNDS = 3
 
 
 def test_chain_job_keeps_only_improving_chains_with_a_closing_criticism(worker, tmp_path, tiny_model, tiny_scorer):
-    payload = {"prompts": prompts(2), "model": tiny_model, "scorers": [tiny_scorer],
-               "sampling": {"max_new_tokens": 6, "seed": 0}, "chain": {"rounds": ROUNDS, "start": "sample"}}
-    events = run_to_end(worker, protocol.SubmitJob("j-chain", "chain", str(tmp_path / "job"), payload))
+    request = ChainRequest(prompts(2), DEFAULT_TEMPLATES, tiny_model, tiny_scorer,
+                           SamplingConfig(max_new_tokens=6, seed=0), ChainConfig(rounds=ROUNDS, start="sample"))
+    events = run_to_end(worker, prepared(request, tmp_path))
     assert isinstance(events[-1], protocol.JobFinished), events[-1]
     nodes = {r["id"]: r for r in records(events, "node")}
     scores = {r["node_id"]: r["value"] for r in records(events, "score")}
@@ -46,9 +49,9 @@ def test_chain_job_keeps_only_improving_chains_with_a_closing_criticism(worker, 
 
 
 def test_refine_job_reports_every_round_and_the_best_answer(worker, tmp_path, tiny_model, tiny_scorer):
-    payload = {"prompt": "Name two uses of baking soda.", "rounds": 2, "model": tiny_model,
-               "scorers": [tiny_scorer], "sampling": {"max_new_tokens": 6, "seed": 0}}
-    events = run_to_end(worker, protocol.SubmitJob("j-refine", "refine", str(tmp_path / "job"), payload))
+    request = RefineRequest("Name two uses of baking soda.", DEFAULT_TEMPLATES, 2, tiny_model, tiny_scorer,
+                            SamplingConfig(max_new_tokens=6, seed=0))
+    events = run_to_end(worker, prepared(request, tmp_path))
     assert isinstance(events[-1], protocol.JobFinished), events[-1]
     [first] = records(events, "refine_answer")
     rounds = records(events, "refine_round")

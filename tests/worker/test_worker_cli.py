@@ -1,6 +1,7 @@
 """`avr-studio generate | score | chain | refine` on the tiny model through `run_command` and a real worker."""
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_generate_then_score_then_chain_in_a_project(project, capsys):
         [job] = [j for j in store.jobs() if j.kind == "stage1"]
         assert job.status == "finished" and job.finished_at is not None
         job_dir = project / "jobs" / job.id
-        assert {p.name for p in job_dir.iterdir()} >= {"request.json", "journal.jsonl", "log.txt"}
+        assert {p.name for p in job_dir.iterdir()} == {"request.json", "journal.jsonl", "log.txt", "worker.log"}
 
     assert run_command(["score", str(project), "--prompts", "2", "--scorer", f"likelihood:{tiny_chat_model_dir()}"]) == 0
     assert "Scored 10 answers with likelihood:chat" in capsys.readouterr().out
@@ -82,8 +83,12 @@ def test_a_wrong_model_folder_is_a_one_line_error_with_what_to_do(project, tmp_p
 
 
 def test_ctrl_c_cancels_the_job_and_keeps_what_it_finished(project, tiny_model, tiny_scorer):
-    from backend.worker.job_session import new_job_dir, run_job
-    from backend.worker.payloads import select_prompts
+    from backend.avr.templates import DEFAULT_TEMPLATES
+    from backend.config import SamplingConfig
+    from backend.job_requests import Stage1Request
+    from backend.worker.job_session import run_prepared_job
+    from backend.worker.request_builders import select_prompts
+    from backend.worker.submission import prepare_job
 
     def interrupt_on_first_node(event, fired=[]):  # noqa: B006 - a one-shot latch
         if isinstance(event, protocol.Result) and event.record["type"] == "node" and not fired:
@@ -91,12 +96,11 @@ def test_ctrl_c_cancels_the_job_and_keeps_what_it_finished(project, tiny_model, 
             raise KeyboardInterrupt
 
     with Store.open(project) as store:
-        payload = {"prompts": select_prompts(store), "model": {**tiny_model, "batch_size": 1},
-                   "scorers": [tiny_scorer], "sampling": {"max_new_tokens": 8, "seed": 0}}
-        job_dir = new_job_dir(project)
+        request = Stage1Request(select_prompts(store), DEFAULT_TEMPLATES, replace(tiny_model, batch_size=1),
+                                [tiny_scorer], SamplingConfig(max_new_tokens=8, seed=0))
+        job = prepare_job(request, store=store)
         with pytest.raises(KeyboardInterrupt):
-            run_job("stage1", payload, job_dir, store=store, on_event=interrupt_on_first_node)
-        job = store.get_job(job_dir.name)
-        assert job.status == "cancelled"
+            run_prepared_job(job, store=store, on_event=interrupt_on_first_node)
+        assert store.get_job(job.job_id).status == "cancelled"
         kept = [n for pid in store.prompt_ids() for n in store.nodes_for_prompt(pid)]
         assert 1 <= len(kept) < 3 * 7

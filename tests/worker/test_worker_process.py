@@ -8,9 +8,13 @@ import sys
 import pytest
 
 from backend import protocol
+from backend.avr.templates import DEFAULT_TEMPLATES
+from backend.config import ModelSpec
 from backend.errors import UserError
+from backend.job_requests import Stage1Request
 from backend.worker.client import WorkerClient, WorkerCrashedError
-from tests.worker.worker_helpers import prompts, run_to_end, wait_for
+from backend.worker.journal import REQUEST_NAME
+from tests.worker.worker_helpers import prepared, prompts, run_to_end, wait_for
 
 
 def test_handshake_reports_versions_and_devices(worker):
@@ -23,25 +27,42 @@ def test_handshake_reports_versions_and_devices(worker):
 
 
 def test_a_bad_request_line_is_reported_and_the_worker_keeps_serving(worker):
-    worker.process.stdin.write(b'{"v": 1, "type": "launch_rockets"}\n')
+    worker.process.stdin.write(b'{"v": %d, "type": "launch_rockets"}\n' % protocol.PROTOCOL_VERSION)
     worker.process.stdin.flush()
     [*_, log] = wait_for(worker, lambda e: isinstance(e, protocol.Log))
     assert log.level == "error" and "unknown message type" in log.text
-    events = run_to_end(worker, protocol.SubmitJob("j-unknown", "bake_bread", str(worker.log_path.parent / "j")))
-    assert isinstance(events[-1], protocol.JobFailed)
-    assert "Unknown job kind 'bake_bread'" in events[-1].what_to_do
+
+
+
+@pytest.mark.parametrize("request_text, fragment", [
+    (f'{{"v": {protocol.PROTOCOL_VERSION}, "kind": "bake_bread"}}', "unknown job kind 'bake_bread'"),
+    ('{"v": 1, "kind": "stage1", "prompts": []}', "written by protocol version 1"),
+    (f'{{"v": {protocol.PROTOCOL_VERSION}, "kind": "score", "items": [], "scorer": {{}}}}', "nothing to score"),
+    ("not json", "is not JSON"),
+])
+def test_a_request_the_worker_cannot_read_fails_the_job_with_the_reason(worker, tmp_path, request_text, fragment):
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    (job_dir / REQUEST_NAME).write_text(request_text, encoding="utf-8")
+    events = run_to_end(worker, protocol.SubmitJob("j-unreadable", str(job_dir)))
+    assert [type(e) for e in events] == [protocol.Log, protocol.JobFailed]  # it never started
+    assert events[-1].title == "The job's request could not be read"
+    assert fragment in events[-1].what_to_do
+    # and the worker still serves the next job
+    again = run_to_end(worker, protocol.SubmitJob("j-missing", str(tmp_path / "no-such-job")))
+    assert f"has no readable {REQUEST_NAME}" in again[-1].what_to_do
 
 
 def test_a_wrong_model_folder_fails_the_job_with_what_to_do(worker, tmp_path, tiny_scorer):
-    payload = {"prompts": prompts(1), "model": {"name": str(tmp_path / "no-such-model"), "device": "cpu"},
-               "scorers": [tiny_scorer]}
-    events = run_to_end(worker, protocol.SubmitJob("j-bad-model", "stage1", str(tmp_path / "job"), payload))
+    model = ModelSpec(name=str(tmp_path / "no-such-model"), device="cpu")
+    job = prepared(Stage1Request(prompts(1), DEFAULT_TEMPLATES, model, [tiny_scorer]), tmp_path)
+    events = run_to_end(worker, job)
     failed = events[-1]
     assert isinstance(failed, protocol.JobFailed)
     assert failed.title == "The model could not be loaded"
     assert "does not exist" in failed.what_to_do and "config.json" in failed.what_to_do
     assert "ModelLoadError" in failed.traceback
-    assert "does not exist" in (tmp_path / "job" / "log.txt").read_text()
+    assert "does not exist" in (tmp_path / job.job_id / "log.txt").read_text()
 
 
 def test_library_noise_on_stdout_never_reaches_the_protocol_stream():

@@ -9,7 +9,7 @@ from backend.domain import Chain, Node, Score
 
 MESSAGES = [
     protocol.Hello("cli"),
-    protocol.SubmitJob("j1", "stage1", "/tmp/j1", {"prompts": [{"id": "p", "text": "x"}]}),
+    protocol.SubmitJob("j1", "/tmp/j1"),
     protocol.CancelJob("j1"),
     protocol.Shutdown(),
     protocol.Ready(protocol.PROTOCOL_VERSION, 42, "3.12.1", "2.13.0", "5.24.0", ["cpu"]),

@@ -2,17 +2,20 @@
 criticism join the tree under it, are scored, and record the criticism text they came from."""
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 
 from backend import protocol
-from backend.config import ModelSpec, SamplingConfig, ScorerSpec
+from backend.config import SamplingConfig
 from backend.domain import Annotation, Node, Prompt
+from backend.errors import UserError
+from backend.job_requests import NodeText
 from backend.store import Store
 from backend.worker.ingest import ingest_journal
 from backend.worker.journal import read_records
-from backend.worker.payloads import regenerate_payload
-from tests.worker.worker_helpers import records, run_to_end
+from backend.worker.request_builders import regenerate_request
+from tests.worker.worker_helpers import prepared, records, run_to_end
 
 MODEL_TEXT = "Is the answer missing that baking soda cleans ovens?"
 EDITED_TEXT = "The answer should say how much baking soda to use when cleaning an oven."
@@ -38,30 +41,30 @@ def project(tmp_path):
 
 
 def build(store, tiny_model, tiny_scorer, improvements=None):
-    return regenerate_payload(store, "c", ModelSpec.from_dict(tiny_model), [ScorerSpec.from_dict(tiny_scorer)],
-                              SamplingConfig(max_new_tokens=6, seed=3), improvements)
+    return regenerate_request(store, "c", tiny_model, [tiny_scorer], SamplingConfig(max_new_tokens=6, seed=3),
+                              improvements)
 
 
 def test_regenerated_improvements_of_an_edited_criticism_join_the_tree_scored(worker, tmp_path, project,
                                                                               tiny_model, tiny_scorer):
     project.add_annotation(Annotation(node_id="c", verdict=None, edited_text=EDITED_TEXT, author="tester"))
-    payload = build(project, tiny_model, tiny_scorer, improvements=3)
-    assert payload["criticism"]["text"] == EDITED_TEXT and payload["criticism"]["edited"] is True
+    request = build(project, tiny_model, tiny_scorer, improvements=3)
+    assert request.criticism == NodeText("c", EDITED_TEXT, 0, edited=True)
 
-    job = protocol.SubmitJob("j-regen", "regenerate", str(tmp_path / "job"), payload)
+    job = prepared(request, tmp_path)
     events = run_to_end(worker, job)
     assert isinstance(events[-1], protocol.JobFinished), events[-1]
     children = [protocol.record_to_object(r) for r in records(events, "node")]
     assert len(children) == 3
     for child in children:
-        assert (child.kind, child.parent_id, child.round, child.job_id) == ("improvement", "c", 0, "j-regen")
-        assert child.template_version == payload["templates"]["version"]
+        assert (child.kind, child.parent_id, child.round, child.job_id) == ("improvement", "c", 0, job.job_id)
+        assert child.template_version == request.templates.version == project.current_templates().version
         # generated from the person's text, not the model's: the hash of the turn sent to the model
         assert child.sampling["from_edited_criticism"] is True and child.sampling["regenerated"] is True
         assert child.sampling["criticism_text_sha1"] == sha1(EDITED_TEXT) != sha1(MODEL_TEXT)
         assert child.sampling["seed"] == 3
 
-    label = ScorerSpec.from_dict(tiny_scorer).label
+    label = tiny_scorer.label
     scores = records(events, "score")
     assert sorted((s["node_id"], s["scorer"]) for s in scores) == sorted((c.id, label) for c in children)
     assert events[-1].summary["nodes"] == 3 and events[-1].summary["scores"] == 3
@@ -78,8 +81,7 @@ def test_regenerated_improvements_of_an_edited_criticism_join_the_tree_scored(wo
 
 def test_an_unedited_criticism_gets_the_default_count_from_its_model_text(worker, tmp_path, project, tiny_model,
                                                                           tiny_scorer):
-    payload = build(project, tiny_model, tiny_scorer)
-    events = run_to_end(worker, protocol.SubmitJob("j-plain", "regenerate", str(tmp_path / "job"), payload))
+    events = run_to_end(worker, prepared(build(project, tiny_model, tiny_scorer), tmp_path))
     assert isinstance(events[-1], protocol.JobFinished), events[-1]
     children = [protocol.record_to_object(r) for r in records(events, "node")]
     assert len(children) == 2  # TreeConfig().improvements
@@ -89,22 +91,20 @@ def test_an_unedited_criticism_gets_the_default_count_from_its_model_text(worker
 
 def test_a_resubmitted_job_keeps_its_children_and_an_empty_criticism_is_refused(worker, tmp_path, project,
                                                                                tiny_model, tiny_scorer):
-    payload = build(project, tiny_model, tiny_scorer)
-    job = protocol.SubmitJob("j-again", "regenerate", str(tmp_path / "job"), payload)
+    request = build(project, tiny_model, tiny_scorer)
+    job = prepared(request, tmp_path)
     first = records(run_to_end(worker, job), "node")
     again = run_to_end(worker, job)  # same job folder: the journal already holds both children
     assert isinstance(again[-1], protocol.JobFinished)
     assert records(again) == [] and again[-1].summary["nodes"] == 0 and len(first) == 2
 
-    empty = {**payload, "criticism": {**payload["criticism"], "text": "  "}}
-    failed = run_to_end(worker, protocol.SubmitJob("j-empty", "regenerate", str(tmp_path / "e"), empty))
-    assert isinstance(failed[-1], protocol.JobFailed)
-    assert "criticism" in failed[-1].what_to_do
+    with pytest.raises(ValueError, match="criticism to improve from has no text"):
+        replace(request, criticism=NodeText("c", "  "))  # such a request cannot even be made
 
 
-def test_the_payload_builder_refuses_a_node_that_is_not_a_criticism(project, tiny_model, tiny_scorer):
-    from backend.errors import UserError
-
+def test_the_request_builder_refuses_a_node_that_is_not_a_criticism(project, tiny_model, tiny_scorer):
     with pytest.raises(UserError, match="select one in the tree"):
-        regenerate_payload(project, "r", ModelSpec.from_dict(tiny_model), [ScorerSpec.from_dict(tiny_scorer)],
-                           SamplingConfig())
+        regenerate_request(project, "r", tiny_model, [tiny_scorer], SamplingConfig())
+    project.add_annotation(Annotation(node_id="c", verdict=None, edited_text="   ", author="tester"))
+    with pytest.raises(UserError, match="^The criticism to improve from has no text"):
+        build(project, tiny_model, tiny_scorer)

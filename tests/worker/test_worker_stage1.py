@@ -1,24 +1,28 @@
 """Stage I jobs through the real worker process on the tiny model: tree shape, scores, journal, ratings."""
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
 from backend import protocol
+from backend.avr.templates import DEFAULT_TEMPLATES
+from backend.config import SamplingConfig, TreeConfig
+from backend.job_requests import Stage1Request
 from backend.worker.journal import read_records
-from tests.worker.worker_helpers import prompts, records, run_to_end
+from tests.worker.worker_helpers import prepared, prompts, records, run_to_end
 
 
-def stage1_job(job_id, job_dir, tiny_model, tiny_scorer, n_prompts=2, rating_mode="constrained", **tree):
-    payload = {"prompts": prompts(n_prompts), "model": {**tiny_model, "rating_mode": rating_mode},
-               "scorers": [tiny_scorer], "sampling": {"max_new_tokens": 6, "seed": 1},
-               "tree": {"criticisms": 2, "improvements": 2, **tree}}
-    return protocol.SubmitJob(job_id, "stage1", str(job_dir), payload)
+def stage1_job(jobs_dir, tiny_model, tiny_scorer, n_prompts=2, rating_mode="constrained", **tree):
+    request = Stage1Request(prompts(n_prompts), DEFAULT_TEMPLATES, replace(tiny_model, rating_mode=rating_mode),
+                            [tiny_scorer], SamplingConfig(max_new_tokens=6, seed=1),
+                            TreeConfig(**{"criticisms": 2, "improvements": 2, **tree}))
+    return prepared(request, jobs_dir)
 
 
 def test_stage1_grows_full_trees_scores_every_answer_and_journals_what_it_emits(worker, tmp_path, tiny_model,
                                                                                tiny_scorer):
-    job = stage1_job("j-tree", tmp_path / "job", tiny_model, tiny_scorer, n_prompts=2)
+    job = stage1_job(tmp_path, tiny_model, tiny_scorer, n_prompts=2)
     events = run_to_end(worker, job)
     assert isinstance(events[0], protocol.JobStarted) and isinstance(events[-1], protocol.JobFinished)
 
@@ -30,12 +34,12 @@ def test_stage1_grows_full_trees_scores_every_answer_and_journals_what_it_emits(
         parent_kind = ids[node.parent_id].kind if node.parent_id else None
         assert (node.kind, parent_kind) in {("response", None), ("criticism", "response"),
                                             ("improvement", "criticism")}
-        assert node.job_id == "j-tree" and node.round == 0 and node.model == tiny_model["name"]
+        assert node.job_id == job.job_id and node.round == 0 and node.model == tiny_model.name
         assert node.seed == 1 and node.sampling["max_new_tokens"] == 6
         assert (node.template_version is None) == (node.kind == "response")
 
     scores = records(events, "score")
-    label = f"classifier:{tiny_scorer['model'].rstrip('/').split('/')[-1]}"
+    label = f"classifier:{tiny_scorer.model.rstrip('/').split('/')[-1]}"
     answers = {n.id for n in nodes if n.kind in ("response", "improvement")}
     assert {s["node_id"] for s in scores} == answers and len(scores) == len(answers) == 10
     assert {s["scorer"] for s in scores} == {label}
@@ -52,7 +56,7 @@ def test_stage1_grows_full_trees_scores_every_answer_and_journals_what_it_emits(
 
 @pytest.mark.parametrize("mode", ["drop", "constrained", "none"])
 def test_rating_modes_with_a_model_that_never_writes_a_rating(worker, tmp_path, tiny_model, tiny_scorer, mode):
-    job = stage1_job(f"j-{mode}", tmp_path / "job", tiny_model, tiny_scorer, rating_mode=mode, rating_retries=1)
+    job = stage1_job(tmp_path, tiny_model, tiny_scorer, rating_mode=mode, rating_retries=1)
     events = run_to_end(worker, job)
     assert isinstance(events[-1], protocol.JobFinished)
     nodes = [protocol.record_to_object(r) for r in records(events, "node")]

@@ -1,12 +1,20 @@
-"""Helpers for worker tests: prompts, and reading a worker's events with deadlines (never sleeps)."""
+"""Helpers for worker tests: prompts, prepared jobs, and reading a worker's events with deadlines
+(never sleeps)."""
 
 import time
 
 from backend import protocol
+from backend.domain import Prompt
+from backend.worker.submission import prepare_job
 
 
 def prompts(n, prefix="Question"):
-    return [{"id": f"p{i}", "text": f"{prefix} {i}: name two uses of baking soda?"} for i in range(n)]
+    return [Prompt(f"p{i}", f"{prefix} {i}: name two uses of baking soda?") for i in range(n)]
+
+
+def prepared(request, jobs_dir):
+    """The SubmitJob of a job prepared (folder, request.json) under `jobs_dir`, as the app and CLI do."""
+    return prepare_job(request, jobs_dir=jobs_dir).submit_message()
 
 
 def run_to_end(client, job, timeout_s=120.0):

@@ -1,11 +1,12 @@
-"""The jobs the worker runs, by kind. Each module has `run(ctx) -> summary dict`; heavy imports inside."""
+"""The jobs the worker runs, by request kind. Each module has `run(request, ctx) -> summary dict`,
+its request being the typed dataclass of `backend.job_requests`; heavy imports stay inside."""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-from backend.errors import BadInputError
+from backend.job_requests import REQUEST_TYPES, JobRequest
 
 JOB_MODULES = {
     "stage1": "backend.worker.jobs.stage1",
@@ -14,11 +15,9 @@ JOB_MODULES = {
     "refine": "backend.worker.jobs.refine",
     "regenerate": "backend.worker.jobs.regenerate",
 }
+assert set(JOB_MODULES) == set(REQUEST_TYPES), "every request kind needs a job module, and only those"
 
 
-def run_job(kind: str, ctx) -> dict[str, Any]:
-    module_name = JOB_MODULES.get(kind)
-    if module_name is None:
-        raise BadInputError(f"Unknown job kind {kind!r}; this worker runs {sorted(JOB_MODULES)}. "
-                            "Update the worker's AvR Studio to the app's version.")
-    return importlib.import_module(module_name).run(ctx)
+def run_request(request: JobRequest, ctx) -> dict[str, Any]:
+    """Run the job of `request`'s kind in the worker; returns its summary."""
+    return importlib.import_module(JOB_MODULES[request.KIND]).run(request, ctx)

@@ -1,9 +1,9 @@
-"""The `chain` job (Stage II greedy chains, DESIGN.md §1.4), round by round across all prompts at once.
+"""The `chain` job: Stage II greedy chains, round by round across all prompts at once.
 
-Payload: prompts, starts {prompt_id: {node_id, text, score?}} (the best stored answers; a prompt with
-none, or chain.start == "sample", gets a fresh response), chain {rounds, start}, scorers (the first
-is the acceptance test), model, sampling, templates, tree (rating_retries), rating_mode.
-A prompt whose chain record is already in this job's journal is skipped on resubmit.
+Each chain starts from the prompt's best stored answer (`ChainRequest.starts`) or, with none or with
+chain.start == "sample", a fresh response; the scorer is the acceptance test of every round
+(the rules are `backend/avr/chain.py`). A prompt whose chain record is already in this job's journal
+is skipped on resubmit.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from backend.avr.chain import (
 )
 from backend.avr.long_thought import format_long_thought
 from backend.avr.templates import criticize_messages, improve_messages, respond_messages
-from backend.config import ChainConfig, SamplingConfig, TreeConfig
+from backend.config import SamplingConfig
 from backend.domain import Chain, Node, random_id
 from backend.engines.base import GenRequest
+from backend.job_requests import ChainRequest
 from backend.worker.context import JobContext
 from backend.worker.jobs import common
 from backend.worker.jobs.rating_policy import RatingStats, criticize_all, warning_text
@@ -46,40 +47,35 @@ class ChainState:
     stopped: bool = False
 
 
-def _start_states(ctx: JobContext, prompts: list[dict[str, str]], config: ChainConfig) -> list[ChainState]:
-    done = {r["prompt_id"] for r in ctx.previous_records if r.get("type") == "chain"}
-    starts = ctx.payload.get("starts") or {}
+def _start_states(ctx: JobContext, request: ChainRequest) -> list[ChainState]:
+    done = common.journalled_chain_prompts(ctx)
     states = []
-    for prompt in prompts:
-        if prompt["id"] in done:
+    for prompt in request.prompts:
+        if prompt.id in done:
             continue
-        state = ChainState(prompt["id"], prompt["text"])
-        start = starts.get(prompt["id"]) if config.start == "best" else None
-        if start:
-            state.current = Node(id=start["node_id"], prompt_id=prompt["id"], kind="response", text=start["text"])
-            state.current_score = start.get("score")
+        state = ChainState(prompt.id, prompt.text)
+        start = request.starts.get(prompt.id) if request.chain.start == "best" else None
+        if start is not None:
+            state.current = Node(id=start.node_id, prompt_id=prompt.id, kind="response", text=start.text)
+            state.current_score = start.score
         states.append(state)
     return states
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    payload = ctx.payload
-    config = ChainConfig.from_dict(payload.get("chain"))
-    tree = TreeConfig.from_dict(payload.get("tree"))
-    sampling, templates = common.sampling_config(payload), common.templates(payload)
-    mode, spec = common.rating_mode(payload), common.scorer_specs(payload)[0]
-    states = _start_states(ctx, common.prompts(payload), config)
-    ctx.progress.start(len(states) * config.rounds, message="chains")
+def run(request: ChainRequest, ctx: JobContext) -> dict[str, Any]:
+    rounds, tree, mode, spec = request.chain.rounds, request.tree, request.model.rating_mode, request.scorer
+    states = _start_states(ctx, request)
+    ctx.progress.start(len(states) * rounds, message="chains")
     stats = RatingStats()
-    engine = common.load_engine(ctx)
+    engine = common.load_engine(ctx, request.model)
     try:
         scorer = common.load_scorer(ctx, spec)
         try:
-            factory = common.NodeFactory(ctx, common.model_spec(payload).name, sampling, templates.version)
-            chain_round = _ChainRound(ctx, engine, scorer, spec, factory, sampling, templates, mode, tree, stats,
-                                      config.rounds)
+            factory = common.NodeFactory(ctx, request.model.name, request.sampling, request.templates.version)
+            chain_round = _ChainRound(ctx, engine, scorer, spec, factory, request.sampling, request.templates, mode,
+                                      tree, stats, rounds)
             chain_round.start(states)
-            for round_ in range(1, config.rounds + 1):
+            for round_ in range(1, rounds + 1):
                 active = [s for s in states if not s.stopped]
                 if not active:
                     break
@@ -91,7 +87,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     warning = warning_text(stats, mode, tree.rating_retries)
     if warning:
         ctx.log("warning", warning)
-    chains = sum(_finish(ctx, factory, s, config.rounds) for s in states)
+    chains = sum(_finish(ctx, factory, s, rounds) for s in states)
     return {"prompts": len(states), "chains": chains, "criticisms_dropped": stats.dropped}
 
 

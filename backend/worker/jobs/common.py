@@ -1,74 +1,38 @@
-"""Helpers every job shares: reading the payload, loading the engine and scorers, making nodes, scoring.
-
-Payload keys (all optional unless a job says otherwise): prompts [{id, text}], model (ModelSpec dict),
-scorers [ScorerSpec dicts], tree (TreeConfig), sampling (SamplingConfig), chain (ChainConfig),
-templates {version, judge, revise, name}, rating_mode, nodes / scores (journal records already stored).
-"""
+"""Helpers every job shares: what is already done, loading the engine and scorers, making nodes, scoring."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 from backend import protocol
 from backend.config import ModelSpec, SamplingConfig, ScorerSpec
-from backend.domain import Node, Score, Templates, now, random_id
-from backend.errors import BadInputError
+from backend.domain import Chain, Node, Score, now, random_id
 from backend.worker.context import JobContext
 from backend.worker.model_cache import MODELS
 
 
-def model_spec(payload: dict[str, Any]) -> ModelSpec:
-    return ModelSpec.from_dict(payload.get("model"))
-
-
-def sampling_config(payload: dict[str, Any]) -> SamplingConfig:
-    return SamplingConfig.from_dict(payload.get("sampling"))
-
-
-def scorer_specs(payload: dict[str, Any]) -> list[ScorerSpec]:
-    return [ScorerSpec.from_dict(spec) for spec in payload.get("scorers") or [{}]]
-
-
-def rating_mode(payload: dict[str, Any]) -> str:
-    return payload.get("rating_mode") or model_spec(payload).rating_mode
-
-
-def templates(payload: dict[str, Any]) -> Templates:
-    data = payload.get("templates")
-    if not data:
-        from backend.avr.templates import DEFAULT_TEMPLATES
-
-        return DEFAULT_TEMPLATES
-    if not data.get("version"):
-        return Templates.make(data["judge"], data["revise"], name=data.get("name", "custom"))
-    return Templates(version=data["version"], judge=data["judge"], revise=data["revise"],
-                     name=data.get("name", "custom"))
-
-
-def prompts(payload: dict[str, Any]) -> list[dict[str, str]]:
-    found = payload.get("prompts") or []
-    if not found:
-        raise BadInputError("The job has no prompts. Import prompts into the project first "
-                            "(avr-studio import DIR FILE), or check the prompt selection.")
-    return found
-
-
-def known_objects(ctx: JobContext) -> tuple[dict[str, Node], dict[tuple[str, str], Score]]:
-    """Nodes by id and scores by (node, scorer) from the payload and from an earlier run's journal."""
-    nodes: dict[str, Node] = {}
-    scores: dict[tuple[str, str], Score] = {}
-    for record in [*ctx.payload.get("nodes", []), *ctx.payload.get("scores", []), *ctx.previous_records]:
-        obj = protocol.record_to_object(record)
+def known_objects(ctx: JobContext, nodes: Iterable[Node] = (), scores: Iterable[Score] = ()
+                  ) -> tuple[dict[str, Node], dict[tuple[str, str], Score]]:
+    """Nodes by id and scores by (node, scorer): the stored ones a request carries, and what an earlier
+    run of this job journalled (a crash, then a resubmit)."""
+    known_nodes: dict[str, Node] = {}
+    known_scores: dict[tuple[str, str], Score] = {}
+    for obj in [*nodes, *scores, *ctx.journalled]:
         if isinstance(obj, Node):
-            nodes[obj.id] = obj
+            known_nodes[obj.id] = obj
         elif isinstance(obj, Score):
-            scores[(obj.node_id, obj.scorer)] = obj
-    return nodes, scores
+            known_scores[(obj.node_id, obj.scorer)] = obj
+    return known_nodes, known_scores
 
 
-def load_engine(ctx: JobContext):
-    spec = model_spec(ctx.payload)
+def journalled_chain_prompts(ctx: JobContext) -> set[str]:
+    """Prompts whose chain an earlier run of this job already journalled."""
+    return {obj.prompt_id for obj in ctx.journalled if isinstance(obj, Chain)}
+
+
+def load_engine(ctx: JobContext, spec: ModelSpec):
     ctx.log("info", f"generator {spec.name} ({spec.engine})")
     return MODELS.engine(spec)
 

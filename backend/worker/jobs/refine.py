@@ -1,9 +1,9 @@
-"""The `refine` job: explicit recursive refinement of one prompt at inference time (DESIGN.md §1.4.4).
+"""The `refine` job: explicit recursive refinement of one prompt at inference time.
 
 Answer, then up to `rounds` JUDGE → REVISE rounds, each under the best answer so far; the scorer is
-the acceptance test (a revision replaces the best only if it scores strictly higher). Nothing is
-stored: each round is a journal record ("refine_answer", "refine_round") and the summary holds the
-final answer. Payload: prompt, rounds, model, scorers (first used), sampling, templates, rating_mode.
+the acceptance test (a revision replaces the best only if it scores strictly higher, as in
+`backend.avr.chain.accept_step`). Nothing is stored: each round is a journal record
+("refine_answer", "refine_round") and the summary holds the final answer.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from backend.avr.chain import accept_step
 from backend.avr.templates import criticize_messages, improve_messages, respond_messages
 from backend.engines.base import GenRequest
 from backend.errors import BadInputError
+from backend.job_requests import RefineRequest
 from backend.worker.context import JobContext
 from backend.worker.jobs import common
 from backend.worker.jobs.rating_policy import RatingStats, rate
@@ -29,18 +30,12 @@ def _generate_one(ctx: JobContext, engine, messages, sampling) -> str:
     return result.texts[0]
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    payload = ctx.payload
-    prompt = (payload.get("prompt") or "").strip()
-    if not prompt:
-        raise BadInputError("refine needs a prompt: pass the question as text.")
-    rounds = int(payload.get("rounds", 3))
-    sampling, templates = common.sampling_config(payload), common.templates(payload)
-    mode, spec = common.rating_mode(payload), common.scorer_specs(payload)[0]
+def run(request: RefineRequest, ctx: JobContext) -> dict[str, Any]:
+    prompt, rounds, sampling, templates = request.prompt, request.rounds, request.sampling, request.templates
     ctx.progress.start(1 + 2 * rounds, message="refining")
-    engine = common.load_engine(ctx)
+    engine = common.load_engine(ctx, request.model)
     try:
-        scorer = common.load_scorer(ctx, spec)
+        scorer = common.load_scorer(ctx, request.scorer)
         try:
             best = _generate_one(ctx, engine, respond_messages(prompt), sampling)
             [best_score] = scorer.score([(prompt, best)])
@@ -49,7 +44,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
             for round_ in range(1, rounds + 1):
                 conversation = criticize_messages(prompt, best, templates)
                 criticism = _generate_one(ctx, engine, conversation, sampling)
-                [rating] = rate(engine, conversation, [criticism], mode, RatingStats())
+                [rating] = rate(engine, conversation, [criticism], request.model.rating_mode, RatingStats())
                 answer = _generate_one(ctx, engine, improve_messages(prompt, best, criticism, templates), sampling)
                 [score] = scorer.score([(prompt, answer)])
                 accepted = accept_step(best_score, [float(score)]) is not None
@@ -62,4 +57,4 @@ def run(ctx: JobContext) -> dict[str, Any]:
     finally:
         common.close_quietly(engine)
     return {"final_answer": best, "final_score": float(best_score), "rounds": rounds,
-            "accepted_rounds": accepted_rounds, "scorer": spec.label}
+            "accepted_rounds": accepted_rounds, "scorer": request.scorer.label}

@@ -1,24 +1,17 @@
-"""The `score` job: score given answers with one scorer and journal a Score per answer.
-
-Payload: items [{node_id, prompt, answer}], scorers [one ScorerSpec dict] (or scorer: a dict).
-"""
+"""The `score` job: score given answers with one scorer and journal a Score per answer."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from backend.config import ScorerSpec
-from backend.errors import BadInputError
+from backend.job_requests import ScoreRequest
 from backend.worker.context import JobContext
 from backend.worker.jobs import common
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    payload = ctx.payload
-    spec = ScorerSpec.from_dict(payload["scorer"]) if payload.get("scorer") else common.scorer_specs(payload)[0]
-    items = [(item["node_id"], item["prompt"], item["answer"]) for item in payload.get("items") or []]
-    if not items:
-        raise BadInputError("Nothing to score: the selection has no answers. Generate trees first.")
+def run(request: ScoreRequest, ctx: JobContext) -> dict[str, Any]:
+    spec = request.scorer
+    items = [(item.node_id, item.prompt, item.answer) for item in request.items]
     _, known_scores = common.known_objects(ctx)  # a resumed job skips what its journal already holds
     todo = [item for item in items if (item[0], spec.label) not in known_scores]
     ctx.progress.start(len(items), already_done=len(items) - len(todo), message=f"scoring with {spec.label}")

@@ -1,0 +1,26 @@
+"""The one writer of derived data. Whenever primary data changes (a verdict or an edit and their
+undo, a job's results, imported trees), the Stage I pairs and RSFT samples of the prompts it touched
+are rebuilt here, in the caller's transaction, so the stored pairs always follow the stored trees.
+Views only display them; the app and a headless session get the same pairs for the same annotations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from backend.config import PairConfig
+from backend.curation.rebuild import rebuild_stage1
+
+
+def pair_config(store) -> PairConfig:
+    """The rules the project's pairs are built with: the authors' rules, nodes ranked by the
+    project's default scorer (`Store.default_scorer`)."""
+    return PairConfig()
+
+
+def refresh_pairs(store, prompt_ids: Iterable[str]) -> dict[str, int]:
+    """Rebuild the Stage I data of these prompts (counts by kind, as `rebuild_stage1` returns them)."""
+    ids = sorted({prompt_id for prompt_id in prompt_ids if prompt_id})
+    if not ids:
+        return {}
+    return rebuild_stage1(store, pair_config(store), ids, None)

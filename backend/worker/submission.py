@@ -1,0 +1,77 @@
+"""The one way a job is made, for the app and the CLI alike: its id, its folder, its request file
+and its row in the project's `jobs` table.
+
+A job's folder is `<project>/jobs/<job id>/` (`Store.jobs_dir` names the parent):
+- `request.json`  the typed request, written here (the worker reads it: `backend.worker.context`);
+- `journal.jsonl` every result, appended by the worker before it announces it (`backend.worker.journal`);
+- `log.txt`       the job's log lines, written by the worker;
+- `worker.log`    the worker process's own output while it ran the job (`WORKER_LOG_NAME`).
+The `jobs` row holds the request without its bulky fields (stored nodes, scores, items, prompts),
+which stay in request.json: the row says how many there were.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backend import protocol
+from backend.domain import Job, random_id
+from backend.job_requests import JobRequest
+from backend.worker.journal import REQUEST_NAME, WORKER_LOG_NAME
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A job whose folder, request file and row exist; send `submit_message()` to a worker to run it."""
+
+    job_id: str
+    kind: str
+    job_dir: Path
+
+    def submit_message(self) -> protocol.SubmitJob:
+        return protocol.SubmitJob(self.job_id, str(self.job_dir))
+
+    @property
+    def worker_log_path(self) -> Path:
+        return self.job_dir / WORKER_LOG_NAME
+
+
+def new_job_id(kind: str) -> str:
+    """`<kind>-<local date>-<time>-<6 hex>`: readable, sorted by when it was made, unique.
+
+    >>> import re; bool(re.fullmatch(r"stage1-\\d{8}-\\d{6}-[0-9a-f]{6}", new_job_id("stage1")))
+    True
+    """
+    return f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{random_id()[:6]}"
+
+
+def row_request(encoded: dict[str, Any], bulky: tuple[str, ...]) -> dict[str, Any]:
+    """What the jobs table keeps of an encoded request: the bulky fields become their size.
+
+    >>> row_request({"kind": "score", "items": [1, 2, 3], "scorer": {"kind": "likelihood"}}, ("items",))
+    {'kind': 'score', 'items': {'count': 3, 'in': 'request.json'}, 'scorer': {'kind': 'likelihood'}}
+    """
+    return {key: {"count": len(value), "in": REQUEST_NAME} if key in bulky else value
+            for key, value in encoded.items()}
+
+
+def prepare_job(request: JobRequest, *, store=None, jobs_dir: Path | str | None = None) -> PreparedJob:
+    """Make the job's folder under `store.jobs_dir` (or `jobs_dir` for a job outside any project, e.g.
+    refine), write its request.json and, with a store, its `jobs` row (status "queued")."""
+    if store is not None:
+        jobs_dir = store.jobs_dir
+    if jobs_dir is None:
+        raise ValueError("prepare_job needs a store or a jobs folder")
+    job_id = new_job_id(request.KIND)
+    job_dir = Path(jobs_dir) / job_id
+    job_dir.mkdir(parents=True)
+    encoded = protocol.encode_request(request)
+    (job_dir / REQUEST_NAME).write_text(json.dumps(encoded, ensure_ascii=False), encoding="utf-8")
+    if store is not None:
+        store.add_job(Job(id=job_id, kind=request.KIND, status="queued",
+                          request=row_request(encoded, request.BULKY)))
+    return PreparedJob(job_id, request.KIND, job_dir)
