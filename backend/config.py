@@ -170,7 +170,7 @@ class PairConfig(_DictMixin):
         """'paper' for the authors' rules, else 'paper' plus each departure, e.g. 'paper+next-best'.
 
         >>> PairConfig().rule_set, PairConfig(next_best_refinement=True, degeneration_repeats=80).rule_set
-        ('paper', 'paper+next-best+repeats-80')
+        ('paper', 'paper+repeats-80+next-best')
         """
         parts = ["paper"]
         if self.degeneration != "paper":

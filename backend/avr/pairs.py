@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from backend.avr import person_rules
 from backend.avr.filters import degeneration_check
 from backend.avr.paper_rules import CriticismGroup, PaperChoices, criticism_groups, paper_choices
-from backend.avr.ranking import NO_OPINION, verdict_rank
+from backend.avr.ranking import NO_OPINION, VERDICT_RANK, verdict_rank
 from backend.avr.templates import respond_messages
 from backend.avr.tree import TreeNode, first_response
 from backend.config import PairConfig
@@ -173,8 +173,10 @@ class _Stage1Builder:
 
 
 def _person_spoke(y: TreeNode, groups: list[CriticismGroup]) -> bool:
-    """Whether any node of the tree has an accept or a reject (a skip is no opinion)."""
+    """Whether any node of the tree has a verdict other than "no opinion" (none or skip)."""
     if verdict_rank(y) != NO_OPINION:
         return True
-    return any(verdict_rank(node) != NO_OPINION
-               for group in groups for node in (*group.criticisms, *group.improvements))
+    return any(node.state.verdict in _OPINIONS for group in groups for node in (*group.criticisms, *group.improvements))
+
+
+_OPINIONS = frozenset(verdict for verdict, rank in VERDICT_RANK.items() if rank != NO_OPINION)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from backend.avr.filters import passes_length_filter
 from backend.avr.tree import TreeNode, order_key, stage1_children
@@ -24,6 +23,13 @@ class CriticismGroup:
 
     criticisms: list[TreeNode]
     improvements: list[TreeNode]  # every Stage I improvement of the members, in creation order
+    scored: list[TreeNode] = field(init=False)  # the improvements with a score
+    value: float | None = field(init=False)  # r(c): their mean R (summed in creation order, as the authors do)
+
+    def __post_init__(self) -> None:
+        self.scored = [imp for imp in self.improvements if imp.score is not None]
+        scores = [imp.score for imp in self.scored]
+        self.value = sum(scores) / len(scores) if scores else None  # type: ignore[arg-type]
 
     @property
     def first(self) -> TreeNode:
@@ -34,10 +40,6 @@ class CriticismGroup:
     def text(self) -> str:
         return self.first.text
 
-    @cached_property
-    def scored(self) -> list[TreeNode]:
-        return [imp for imp in self.improvements if imp.score is not None]
-
     def criticism_of(self, improvement: TreeNode) -> TreeNode:
         """The member the improvement hangs under (they share the text, maybe not the template)."""
         if len(self.criticisms) > 1:
@@ -46,11 +48,6 @@ class CriticismGroup:
                     return crit
         return self.first
 
-    @cached_property
-    def value(self) -> float | None:
-        """r(c): the mean R of every scored improvement (summed in creation order, as the authors do)."""
-        scores = [imp.score for imp in self.scored]
-        return sum(scores) / len(scores) if scores else None  # type: ignore[arg-type]
 
 
 def criticism_groups(answer: TreeNode) -> list[CriticismGroup]:
@@ -67,16 +64,16 @@ def criticism_groups(answer: TreeNode) -> list[CriticismGroup]:
     >>> [(len(g.criticisms), [i.id for i in g.improvements]) for g in criticism_groups(build_trees(nodes, {}, {})[0])]
     [(2, ['i1', 'i2'])]
     """
-    by_text: dict[str, CriticismGroup] = {}
+    members: dict[str, list[TreeNode]] = {}
     for crit in stage1_children(answer, "criticism"):
-        group = by_text.get(crit.text)
-        if group is None:
-            by_text[crit.text] = CriticismGroup([crit], stage1_children(crit, "improvement"))
-        else:
-            group.criticisms.append(crit)
-            group.improvements = sorted([*group.improvements, *stage1_children(crit, "improvement")],
-                                        key=order_key)
-    groups = list(by_text.values())
+        members.setdefault(crit.text, []).append(crit)
+    groups = []
+    for criticisms in members.values():
+        improvements = stage1_children(criticisms[0], "improvement")
+        if len(criticisms) > 1:
+            improvements = sorted([imp for crit in criticisms for imp in stage1_children(crit, "improvement")],
+                                  key=order_key)
+        groups.append(CriticismGroup(criticisms, improvements))
     if len(groups) > 1:
         groups.sort(key=lambda g: (0, order_key(g.scored[0])) if g.scored else (1, order_key(g.first)))
     return groups
@@ -141,22 +138,26 @@ class PaperChoices:
 
 def paper_choices(answer: TreeNode, groups: Sequence[CriticismGroup], degenerate: Callable[[str], bool],
                   config: PairConfig) -> PaperChoices:
-    """The authors' rules, in their order (DESIGN.md §1.3); a "stop" ends the tree."""
+    """The authors' rules, in their order (DESIGN.md §1.3); a "stop" ends the tree.
+
+    Within one step the conditions are tested cheapest first (the loop detector last): they all
+    stop the tree alike, so only the note can differ from the authors' order.
+    """
     out = PaperChoices()
     out.best = best_refinement(answer, groups)
     if out.best is not None and config.next_best_refinement and degenerate(out.best[1].text):
         out.best = best_refinement(answer, groups, lambda imp: not degenerate(imp.text))
     _rsft(answer, out, config)
-    if degenerate(answer.text):
-        return _stop(out, "the answer is degenerate")
     if out.best is None:
         return _stop(out, "no scored refinement reaches the answer's reward")
     best = out.best[1]
-    if degenerate(best.text):
-        return _stop(out, "the best refinement is degenerate")
     delta = best.score - answer.score  # type: ignore[operator]
     if delta <= 0:
         return _stop(out, f"the best refinement does not improve on the answer (Δ = {delta:.4g})")
+    if degenerate(answer.text):
+        return _stop(out, "the answer is degenerate")
+    if degenerate(best.text):
+        return _stop(out, "the best refinement is degenerate")
     out.response_pair = True
 
     out.extremes = extremes(groups)
@@ -164,14 +165,14 @@ def paper_choices(answer: TreeNode, groups: Sequence[CriticismGroup], degenerate
     out.candidate = improvement_candidate(plus)
     if out.candidate is not None and out.candidate[0].score < answer.score:  # type: ignore[operator]
         return _stop(out, "the best improvement under the best criticism scores below the answer")
-    if degenerate(plus.text):
-        return _stop(out, "the best criticism is degenerate")
     if plus is minus or plus.text == minus.text:
         return _stop(out, "no second criticism to compare the best one with")
     if plus.value <= minus.value:  # type: ignore[operator]
         return _stop(out, "the criticisms' values are tied")
     if max(imp.score for imp in plus.scored) < answer.score:  # type: ignore[type-var,operator]
         return _stop(out, "no improvement under the best criticism scores at least the answer")
+    if degenerate(plus.text):
+        return _stop(out, "the best criticism is degenerate")
     if degenerate(minus.text):
         out.notes.append("criticism pair: the worst criticism is degenerate")
     else:

@@ -63,7 +63,7 @@ def _rebuild(store: Store, config: PairConfig, scorer: str | None, prompt_ids: S
     pairs: list[Pair] = []
     rsft: list[SftSample] = []
     done = 0
-    for prompt, nodes, scores, states in store.tree_inputs(ids, scorer=scorer):
+    for prompt, nodes, scores, states in store.tree_inputs(ids, scorer=scorer, tree_fields_only=True):
         data = build_stage1(prompt, build_trees(nodes, scores, states), templates_for, config) if nodes else None
         if data is not None:
             pairs.extend(data.pairs)

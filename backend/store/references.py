@@ -5,19 +5,18 @@ RSFT reference mix adds them to the SFT set."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC
 
 import pyarrow as pa
 
 from backend.domain import ReferenceAnswer
-from backend.store.codec import from_json, to_json, unique_by, utc
+from backend.store.codec import from_json, to_json, utc
 from backend.store.connection import Database
 
 _COLUMNS = "prompt_id, text, source, meta, added_at::TIMESTAMP"
 
 
 def _reference_from_row(row: tuple) -> ReferenceAnswer:
-    from datetime import UTC
-
     prompt_id, text, source, meta, added_at = row
     return ReferenceAnswer(prompt_id=prompt_id, text=text, source=source or "", meta=from_json(meta, {}),
                            added_at=added_at.replace(tzinfo=UTC))
@@ -28,7 +27,10 @@ class ReferenceQueries:
 
     def add_reference_answers(self, references: Iterable[ReferenceAnswer]) -> int:
         """Add the reference answers of prompts that have none yet (the first one stays); return how many."""
-        batch = unique_by(references, key=lambda r: r.prompt_id)
+        first: dict[str, ReferenceAnswer] = {}
+        for reference in references:
+            first.setdefault(reference.prompt_id, reference)
+        batch = list(first.values())
         if not batch:
             return 0
         table = pa.table({
