@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from backend.avr.filters import passes_length_filter
 from backend.avr.paper_rules import CriticismGroup, PaperChoices, best_refinement, improvement_candidate
 from backend.avr.ranking import ACCEPTED, NO_OPINION, REJECTED, verdict_rank
-from backend.avr.tree import TreeNode
+from backend.avr.tree import TreeNode, order_key
 
 if TYPE_CHECKING:
     from backend.avr.pairs import _Stage1Builder
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 def apply(builder: _Stage1Builder, y: TreeNode, groups: list[CriticismGroup], paper: PaperChoices) -> None:
     improvements = sorted((imp for group in groups for imp in group.improvements),
-                          key=lambda imp: (imp.node.created_at, imp.id))
+                          key=order_key)
     group_of = {imp.id: group for group in groups for imp in group.improvements}
     accepted = [imp for imp in improvements if verdict_rank(imp) == ACCEPTED]
     # y'* by the paper's rule among the improvements the person did not reject.

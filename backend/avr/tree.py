@@ -24,6 +24,7 @@ class TreeNode:
     score: float | None = None
     state: NodeState = NO_STATE
     children: list[TreeNode] = field(default_factory=list)
+    order: int = 0  # place in creation order, (created_at, id), among the nodes build_trees was given
 
     @property
     def text(self) -> str:
@@ -61,21 +62,29 @@ class TreeNode:
             stack.extend(reversed(current.children))
 
 
-def order_key(tree_node: TreeNode) -> tuple:
-    """Creation order: (created_at, id). Imported nodes get created_at offsets by their place in the file."""
-    return (tree_node.node.created_at, tree_node.node.id)
+def order_key(tree_node: TreeNode) -> int:
+    """Creation order, (created_at, id), as numbered by build_trees. Imported nodes get created_at
+    offsets by their place in the file, so for them this is the file's order."""
+    return tree_node.order
+
+
+def _creation_key(node: Node) -> tuple:
+    return (node.created_at, node.id)
 
 
 def build_trees(
     nodes: Iterable[Node],
     scores: Mapping[str, float],
     states: Mapping[str, NodeState],
+    in_creation_order: bool = False,
 ) -> list[TreeNode]:
     """Nest nodes under their parents and return the roots (responses and long thoughts).
 
     Roots and every children list are sorted by (created_at, id), so the first response of a prompt
     is its round-0 Stage I tree. A node whose parent is not among `nodes` cannot be placed and is
     left out (with a store that keeps parents, that happens only when the caller passes a subset).
+    `in_creation_order`: the caller promises `nodes` are already sorted by (created_at, id) (the
+    store's loads are), which saves the sort.
 
     >>> from backend.domain import Node
     >>> r = Node("r", "p", "response", "y")
@@ -84,10 +93,13 @@ def build_trees(
     >>> root.score, [child.id for child in root.children]
     (0.5, ['c'])
     """
+    ordered = nodes if in_creation_order else sorted(nodes, key=_creation_key)
     by_id: dict[str, TreeNode] = {}
     get_score, get_state = scores.get, states.get
-    for node in nodes:
-        by_id[node.id] = TreeNode(node, get_score(node.id), get_state(node.id) or NO_STATE, [])
+    for order, node in enumerate(ordered):
+        node_id = node.id
+        by_id[node_id] = TreeNode(node, get_score(node_id), get_state(node_id) or NO_STATE, [], order)
+    # Walking in creation order appends every child after its elder siblings: the lists come out sorted.
     roots = []
     for tree_node in by_id.values():
         parent_id = tree_node.node.parent_id
@@ -97,10 +109,6 @@ def build_trees(
         parent = by_id.get(parent_id)
         if parent is not None:
             parent.children.append(tree_node)
-    for tree_node in by_id.values():
-        if len(tree_node.children) > 1:
-            tree_node.children.sort(key=order_key)
-    roots.sort(key=order_key)
     return roots
 
 

@@ -14,9 +14,12 @@ _PROGRESS_FROM = 10_000  # records; smaller files finish before a bar would be w
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     importer = subparsers.add_parser(
-        "import", help="import prompts, Stage I trees or long thoughts from a file into a project",
-        description="Import a JSONL / JSON / Parquet file or a datasets save_to_disk folder. Re-importing "
-        "a file adds nothing; a malformed record stops the import (nothing is written) unless --skip-bad.")
+        "import", help="import prompts, reference answers, Stage I trees, Stage II chains or long thoughts",
+        description="Import a JSONL / JSON / Parquet file or a datasets save_to_disk folder: plain prompts, "
+        "UltraFeedback-style rows (the chosen answer becomes the prompt's reference answer), the AvR authors' "
+        "Stage I scoring detail, their Stage II greedy-chain records, or long-thought SFT rows. Re-importing "
+        "a file adds nothing; a malformed record stops the import (nothing is written) unless --skip-bad. "
+        "The summary names the layout used and the fields it had no place for.")
     importer.add_argument("project", type=Path, metavar="DIR", help="project folder")
     importer.add_argument("file", type=Path, metavar="FILE", help="file or datasets folder to import")
     importer.add_argument("--format", choices=FORMAT_CHOICES, default="auto",
@@ -26,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importer.set_defaults(func=run_import)
 
     exporter = subparsers.add_parser(
-        "export", help="export pairs, RSFT samples or long thoughts for training",
+        "export", help="export pairs, the RSFT set (tree samples + reference mix) or long thoughts for training",
         description="Export training data. The extension of --out picks the file format (.jsonl, .json, "
         ".parquet); for --format llamafactory, --out is a folder that gets a dataset_info.json.")
     exporter.add_argument("project", type=Path, metavar="DIR", help="project folder")

@@ -64,7 +64,8 @@ def _rebuild(store: Store, config: PairConfig, scorer: str | None, prompt_ids: S
     rsft: list[SftSample] = []
     done = 0
     for prompt, nodes, scores, states in store.tree_inputs(ids, scorer=scorer, tree_fields_only=True):
-        data = build_stage1(prompt, build_trees(nodes, scores, states), templates_for, config) if nodes else None
+        roots = build_trees(nodes, scores, states, in_creation_order=True) if nodes else None
+        data = build_stage1(prompt, roots, templates_for, config) if roots is not None else None
         if data is not None:
             pairs.extend(data.pairs)
             rsft.extend(data.rsft)
