@@ -39,6 +39,7 @@ STAGE1_PAIR_KINDS: tuple[str, ...] = ("response", "criticism", "improvement", "e
 # RSFT set (DESIGN.md §1.3.1); long_thought: Stage II.
 SFT_KINDS: tuple[str, ...] = ("rsft", "reference", "long_thought")
 SYSTEM_META_KEY = "system"  # Prompt.meta key of an imported leading system message
+IMPORTED_MODEL = "imported"  # Node.model of text imported from a file, not generated in the project
 
 
 def content_id(*parts: object) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from backend.domain import Node, NodeState
+from backend.domain import IMPORTED_MODEL, Node, NodeState
 
 ANSWER_KINDS = frozenset({"response", "improvement", "long_thought"})
 ROOT_KINDS = frozenset({"response", "long_thought"})
@@ -113,10 +113,24 @@ def build_trees(
 
 
 def first_response(prompt_id: str, roots: Iterable[TreeNode]) -> TreeNode | None:
-    """The round-0 Stage I tree of a prompt: its earliest response root, or None."""
+    """The round-0 Stage I tree of a prompt: its earliest response root with Stage I criticisms;
+    without one, its earliest response that was not imported (a Stage I tree grows from the policy's
+    own answer, DESIGN.md §1.2; an imported answer with no tree is a chain's start or data, not a
+    root to grow), or None.
+
+    >>> from backend.domain import Node
+    >>> roots = build_trees([Node("y0", "p", "response", "imported answer", model="imported"),
+    ...                      Node("c1", "p", "criticism", "a Stage II criticism", parent_id="y0", round=1)], {}, {})
+    >>> first_response("p", roots) is None
+    True
+    """
     candidates = [r for r in roots if r.node.prompt_id == prompt_id and r.node.kind == "response"
                   and r.node.round == 0]
-    return min(candidates, key=order_key) if candidates else None
+    candidates.sort(key=order_key)
+    for root in candidates:
+        if any(child.node.kind == "criticism" and child.node.round == 0 for child in root.children):
+            return root
+    return next((root for root in candidates if root.node.model != IMPORTED_MODEL), None)
 
 
 def stage1_children(tree_node: TreeNode, kind: str) -> list[TreeNode]:

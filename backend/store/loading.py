@@ -11,7 +11,7 @@ from backend.store.connection import Database
 from backend.store.nodes import NODE_SELECT, node_from_row
 
 # What pair building reads of a node; the rest (model, sampling, seed, ...) is left at its default.
-_TREE_SELECT = "id, prompt_id, kind, parent_id, round, text, template_version, created_at::TIMESTAMP"
+_TREE_SELECT = "id, prompt_id, kind, parent_id, round, text, template_version, model, created_at::TIMESTAMP"
 _DEFAULT_NODE_FIELDS = Node("", "", "", "").__dict__
 
 TREE_CHUNK = 2000  # prompts per round of queries: big enough to amortise, small enough to stream
@@ -35,7 +35,7 @@ class LoadingQueries:
 
         `prompt_ids` None means every prompt that has nodes; `scorer` None means `default_scorer()`.
         Unknown prompt ids are skipped. `tree_fields_only` loads only what pair building reads (id,
-        prompt, kind, parent, round, text, template version, created_at), twice as fast; the other
+        prompt, kind, parent, round, text, template version, model, created_at), twice as fast; the other
         fields keep their defaults.
         """
         ids = list(prompt_ids) if prompt_ids is not None else self.prompt_ids_with_nodes()
@@ -85,7 +85,7 @@ def _tree_node_from_row(row: tuple) -> Node:
     fields = node.__dict__
     fields.update(_DEFAULT_NODE_FIELDS)
     (fields["id"], fields["prompt_id"], fields["kind"], fields["parent_id"], fields["round"], fields["text"],
-     fields["template_version"], created_at) = row
+     fields["template_version"], fields["model"], created_at) = row
     fields["sampling"] = {}
     fields["created_at"] = created_at.replace(tzinfo=UTC)
     return node

@@ -78,3 +78,17 @@ def test_plan_ignores_stage_two_criticisms_of_the_response():
              .add("c-stage2", "criticism", "c", "y", round=1)
              .roots())
     assert missing_steps("p", roots, TREE) == [PlannedStep("criticize", "p", "y", 2)]
+
+
+def test_the_stage1_tree_is_the_first_response_with_stage1_criticisms_and_never_an_imported_bare_answer():
+    # An imported chain start (y0, Stage II criticisms only), then a Stage I tree grown from the policy.
+    f = (TreeFactory()
+         .add("y0", "response", "imported start").add("c-r1", "criticism", "c", "y0", round=1)
+         .add("y", "response", "fresh answer").add("c1", "criticism", "c", "y"))
+    f.change("y0", model="imported")
+    assert missing_steps("p", f.roots(), TREE) == [PlannedStep("criticize", "p", "y", 1),
+                                                   PlannedStep("improve", "p", "c1", 2)]
+    # An imported answer alone is not grown: the policy answers first.
+    bare = TreeFactory().add("y0", "response", "imported answer")
+    bare.change("y0", model="imported")
+    assert missing_steps("p", bare.roots(), TREE) == [PlannedStep("respond", "p", None, 1)]

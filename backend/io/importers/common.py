@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.domain import (
+    IMPORTED_MODEL,
     SYSTEM_META_KEY,
     Chain,
     Message,
@@ -25,7 +26,6 @@ from backend.domain import (
 )
 
 SCALARS = (str, int, float, bool)
-IMPORTED_MODEL = "imported"  # Node.model of every imported node (and of migrated UltraFeedback roots)
 
 
 class RecordError(ValueError):
