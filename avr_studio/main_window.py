@@ -134,7 +134,9 @@ class MainWindow(QMainWindow):
             "node_editor": NodeEditorPanel(self.context), "pairs": PairsPanel(self.context),
             "jobs": self.jobs_panel, "rewards": self.reward_plot_panel, "worker_log": self.worker_log}
         for name, title, area, tab_with in DOCK_LAYOUT:
-            self.add_dock(name, title, self.panels[name], area, tab_with)
+            dock = self.add_dock(name, title, self.panels[name], area, tab_with)
+            if hasattr(self.panels[name], "on_screen_changed"):  # a panel that reads only when seen
+                dock.visibilityChanged.connect(self.panels[name].on_screen_changed)
         self.splitDockWidget(self.docks["prompts"], self.docks["tree"], Qt.Orientation.Vertical)
         # "N of M prompts" under the current filter
         self.panels["prompts"].sig_counts_changed.connect(lambda text: self.statusBar().showMessage(text))

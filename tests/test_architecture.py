@@ -9,7 +9,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "transformers", "trl", "vllm", "peft", "accelerate", "datasets")
-LIGHT_MODULES = ["backend.domain", "backend.protocol", "backend.avr", "backend.store", "backend.config"]
+# Everything the GUI and the CLI import: the window opens, and `avr-studio --help` answers, without torch.
+LIGHT_MODULES = [
+    "backend.domain", "backend.protocol", "backend.avr", "backend.store", "backend.config", "backend.typed_json",
+    "backend.job_requests", "backend.io", "backend.cli", "backend.cli.commands", "backend.cli.project_cmds",
+    "backend.cli.io_cmds", "backend.cli.worker_cmds", "backend.cli.curation_cmds", "backend.curation.derived",
+    "backend.curation.annotations", "backend.curation.prompt_trees", "backend.worker.submission",
+    "backend.worker.request_builders", "backend.worker.ingest", "backend.worker.job_session",
+    "backend.worker.client",
+]
 
 
 def _imported_top_names(path: Path) -> set[str]:
@@ -59,3 +67,15 @@ def test_light_modules_do_not_pull_heavy_packages(module):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"{module} imports {out.stdout.strip()} at import time"
+
+
+def test_building_the_cli_parser_imports_no_heavy_package():
+    code = (
+        "import sys\n"
+        "from backend.cli.commands import build_parser\n"
+        "build_parser()\n"
+        f"print(','.join(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"registering the CLI commands imports {out.stdout.strip()}"

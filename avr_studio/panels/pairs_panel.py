@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from avr_studio.panels.on_screen import is_on_screen
 from backend.avr.pairs import build_stage1
 from backend.curation.derived import pair_config
 from backend.curation.prompt_trees import PromptTrees
@@ -97,7 +98,7 @@ class PairsTableModel(QAbstractTableModel):
 
 
 class PairsPanel(QWidget):
-    """Shows the current prompt's stored Stage I pairs; reads them only while it is visible."""
+    """Shows the current prompt's stored Stage I pairs; reads them only while it is on screen."""
 
     def __init__(self, context: ProjectContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -159,16 +160,20 @@ class PairsPanel(QWidget):
         self._show_notes()
 
     # --- internals -----------------------------------------------------------------------------
+    def on_screen_changed(self, on_screen: bool) -> None:
+        """The panel's tab was selected (True) or left (False); the main window calls this."""
+        if on_screen and self._stale:
+            self.refresh()
+
     def _on_trees_changed(self, prompt_id: str) -> None:
         self.prompt_id = prompt_id
         self._stale = True
-        if self.isVisible():
+        if is_on_screen(self):
             self.refresh()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
-        if self._stale:
-            self.refresh()
+        self.on_screen_changed(True)
 
     def _show_notes(self) -> None:
         if not self.prompt_id:

@@ -3,7 +3,7 @@ prompt: the quickest way to see whether a scorer separates answers at all.
 
 The current prompt's come from the shared trees (`context.current_prompt`, no query); the project's
 from two DuckDB aggregates (`backend/store/rewards.py`) on a pool thread. Both are read only while
-the panel is visible, so a hidden panel costs a prompt switch nothing.
+the panel is on screen, so a panel in an unselected tab costs a prompt switch nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from avr_studio.background import BackgroundTask
 from avr_studio.context import ProjectContext
+from avr_studio.panels.on_screen import is_on_screen
 from backend.curation.prompt_trees import PromptTrees
 from backend.domain import TREE_ANSWER_KINDS
 
@@ -125,16 +126,20 @@ class RewardPlotPanel(QWidget):
     def _mark_stale(self, scope: str) -> None:
         """What `scope` shows may be out of date: redraw now if it is on screen, else when shown."""
         self._stale_scopes.add(scope)
-        if scope == self.scope and self.isVisible():
+        if scope == self.scope and is_on_screen(self):
             if scope == PROMPT_SCOPE:
                 self.refresh()
             else:
                 self._refresh_timer.start()
 
+    def on_screen_changed(self, on_screen: bool) -> None:
+        """The panel's tab was selected (True) or left (False); the main window calls this."""
+        if on_screen and self.scope in self._stale_scopes:
+            self.refresh()
+
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
-        if self.scope in self._stale_scopes:
-            self.refresh()
+        self.on_screen_changed(True)
 
     def refresh(self) -> None:
         """Recompute the sample: the current prompt's from its trees, the project's on a pool thread."""

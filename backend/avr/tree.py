@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from backend.domain import IMPORTED_MODEL, Node, NodeState
+from backend.domain import ANSWER_NODE_KINDS, IMPORTED_MODEL, Node, NodeState
 
-ANSWER_KINDS = frozenset({"response", "improvement", "long_thought"})
 ROOT_KINDS = frozenset({"response", "long_thought"})
 NO_STATE = NodeState()
 
@@ -51,7 +50,7 @@ class TreeNode:
 
     @property
     def is_answer(self) -> bool:
-        return self.node.kind in ANSWER_KINDS
+        return self.node.kind in ANSWER_NODE_KINDS
 
     def walk(self) -> Iterable[TreeNode]:
         """This node and every descendant, depth first, children in order."""

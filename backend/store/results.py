@@ -6,12 +6,11 @@ from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 
-from backend.domain import Chain, Pair, SftSample, now
+from backend.domain import STAGE1_PAIR_KINDS, Chain, Pair, SftSample, now
 from backend.store.codec import from_json, to_json, utc
 from backend.store.connection import Database
 
 # What a Stage I rebuild replaces; long_thought pairs and samples belong to Stage II and survive it.
-STAGE1_PAIR_KINDS = ["response", "criticism", "improvement", "edit"]
 STAGE1_SFT_KINDS = ["rsft", "reference"]
 STAGE1_PAIR_KINDS_SQL = ", ".join(f"'{kind}'" for kind in STAGE1_PAIR_KINDS)  # fixed literals, not input
 STAGE1_SFT_KINDS_SQL = ", ".join(f"'{kind}'" for kind in STAGE1_SFT_KINDS)

@@ -1,6 +1,8 @@
 """Jobs panel and service: progress, tokens/s and ETA; failures that say what to do; a dead worker
 that can be restarted — first from protocol events, then with a real worker process and a tiny model."""
 
+import json
+
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
@@ -191,3 +193,35 @@ def test_requests_are_numbered_in_order(shell):
     shell.jobs_service.cancel(job_id)
     assert list(shell.worker.sent_requests.values()) == ["hello", f"submit_job {job_id}", f"cancel_job {job_id}"]
     assert list(shell.worker.sent_requests) == [1, 2, 3]
+
+
+def test_the_app_and_the_cli_make_the_same_job_folder_and_row_for_the_same_request(shell, qtbot, tiny_settings):
+    from backend.worker.job_session import run_prepared_job
+    from backend.worker.request_builders import stage1_request
+    from backend.worker.submission import prepare_job
+
+    store = shell.context.store
+    prompts = list(store.prompts_by_id(store.prompt_ids()).values())
+    request = stage1_request(store, prompts, tiny_settings.model, [tiny_settings.scorer],
+                             TreeConfig(criticisms=1, improvements=1), tiny_settings.sampling,
+                             store.current_templates())
+    app_id = shell.jobs_service.submit(request)  # the app: its worker process, ingest on the UI thread
+    with qtbot.waitSignal(shell.worker.sig_job_finished, timeout=180_000):
+        pass
+    cli = run_prepared_job(prepare_job(request, store=store), store=store)  # the CLI: a worker of its own
+    assert cli.status == "finished"
+
+    app_dir, cli_dir = store.jobs_dir / app_id, cli.job_dir
+    assert app_dir.parent == cli_dir.parent and app_id.split("-")[0] == cli.job_id.split("-")[0] == "stage1"
+    layout = ["journal.jsonl", "log.txt", "request.json", "worker.log"]
+    assert sorted(p.name for p in app_dir.iterdir()) == sorted(p.name for p in cli_dir.iterdir()) == layout
+    assert (app_dir / "request.json").read_bytes() == (cli_dir / "request.json").read_bytes()
+    app_row, cli_row = store.get_job(app_id), store.get_job(cli.job_id)
+    assert (app_row.kind, app_row.status, app_row.request) == (cli_row.kind, cli_row.status, cli_row.request)
+    assert app_row.status == "finished" and app_row.request["prompts"] == {"count": 1, "in": "request.json"}
+
+    def produced(job_dir):  # what the journal holds, ids aside (they are random)
+        lines = (job_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines()
+        return [(r["type"], r.get("kind"), r.get("text")) for r in map(json.loads, lines)]
+    assert produced(app_dir) == produced(cli_dir)  # the same seeded job on the same tiny model
+    assert "generator" in (app_dir / "log.txt").read_text() and "generator" in (cli_dir / "log.txt").read_text()

@@ -106,3 +106,35 @@ def test_notes_say_why_a_tree_gave_no_pairs_and_a_double_click_compares(qtbot, p
     assert panel.model.data(panel.model.index(row, 0), Qt.ItemDataRole.DisplayRole) == "improvement"
     panel.table.doubleClicked.emit(panel.model.index(row, 0))
     assert context.compared_node_ids == ("i12", "i11")  # rejected on the left, chosen on the right
+
+
+def test_a_headless_session_gets_the_same_pairs_as_the_app_for_the_same_annotations(qtbot, project, tmp_path,
+                                                                                     capsys):
+    from backend.cli.commands import run_command
+
+    cli = build_curation_project(tmp_path / "cli")
+    cli.store.close()  # the CLI opens the project itself
+    cli_dir = str(tmp_path / "cli" / "project")
+    edited = "Baking soda cleans ovens and pans."
+
+    context = ProjectContext(project.store)  # the app: undoable commands from the node editor's keys
+    context.select_prompt(project.p1)
+    context.undo_stack.push(SetVerdictCommand(project.store, "c2", "accept", "ann", context.notify_data_changed))
+    context.undo_stack.push(EditTextCommand(project.store, "i12", edited, "ann", context.notify_data_changed))
+    context.undo_stack.push(SetVerdictCommand(project.store, "i11", "reject", "ann", context.notify_data_changed))
+    context.undo_stack.undo()  # undoing the reject appends "no verdict"
+
+    for args in (["c2", "--verdict", "accept"], ["i12", "--edit", edited], ["i11", "--verdict", "reject"],
+                 ["i11", "--clear-verdict"]):
+        assert run_command(["annotate", cli_dir, *args, "--author", "ann"]) == 0
+    assert "Annotated node i11" in capsys.readouterr().out
+
+    from backend.store import Store
+
+    with Store.open(cli_dir) as headless:
+        in_cli = sorted((p.kind, p.chosen, p.rejected, p.decided_by, p.rules) for p in headless.pairs())
+        states_cli = headless.node_states(project.p1)
+    in_app = sorted((p.kind, p.chosen, p.rejected, p.decided_by, p.rules) for p in project.store.pairs())
+    assert in_cli == in_app
+    assert {kind for kind, *_ in in_app} == {"response", "criticism", "improvement", "edit"}
+    assert states_cli == project.store.node_states(project.p1)
