@@ -24,11 +24,34 @@ def _single_token(tokenizer, text: str) -> int | None:
     return ids[0] if len(ids) == 1 else None
 
 
+def _digit_token_ids(tokenizer) -> dict[int, int | None] | None:
+    """Token ids of "1".."10" (None for "10" when it is two tokens); None if single digits split."""
+    ids = {k: _single_token(tokenizer, str(k)) for k in range(1, 11)}
+    return None if any(ids[k] is None for k in range(1, 10)) else ids
+
+
+def _choose(probs, digit_ids: dict[int, int | None], zero_id: int | None, probs_after_one) -> list[int]:
+    """The most likely rating per row from next-token `probs`; `probs_after_one()` gives the
+    probabilities after a "1" (asked only when "10" is two tokens)."""
+    import torch
+
+    scores = {k: probs[:, digit_ids[k]] for k in range(1, 10)}
+    if digit_ids[10] is not None:
+        scores[10] = probs[:, digit_ids[10]]
+    else:
+        after_one = probs_after_one()
+        digits_after_one = after_one[:, [digit_ids[k] for k in range(1, 10)] + [zero_id]].sum(-1)
+        scores[10] = scores[1] * after_one[:, zero_id]
+        scores[1] = scores[1] * (1 - digits_after_one)
+    table = torch.stack([scores[k] for k in range(1, 11)], dim=1)
+    return [int(i) + 1 for i in table.argmax(dim=1).tolist()]
+
+
 def constrained_ratings(model, tokenizer, prompts: list[str], device: str) -> list[int | None]:
     import torch
 
-    digit_ids = {k: _single_token(tokenizer, str(k)) for k in range(1, 11)}
-    if any(digit_ids[k] is None for k in range(1, 10)):
+    digit_ids = _digit_token_ids(tokenizer)
+    if digit_ids is None:
         return [None] * len(prompts)  # a tokenizer that splits single digits: no constrained rating
     inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
     mask = inputs["attention_mask"]
@@ -37,18 +60,39 @@ def constrained_ratings(model, tokenizer, prompts: list[str], device: str) -> li
     with torch.inference_mode():
         out = model(input_ids=inputs["input_ids"], attention_mask=mask, position_ids=positions, use_cache=True,
                     logits_to_keep=1)
-        probs = out.logits[:, -1, :].float().softmax(-1)
-        scores = {k: probs[:, digit_ids[k]] for k in range(1, 10)}
-        if digit_ids[10] is not None:
-            scores[10] = probs[:, digit_ids[10]]
-        else:
+
+        def after_one():
             one = torch.full((len(prompts), 1), digit_ids[1], dtype=inputs["input_ids"].dtype, device=device)
             step = model(input_ids=one, attention_mask=torch.cat([mask, torch.ones_like(one)], dim=1),
                          position_ids=positions[:, -1:] + 1, cache=out.cache)
-            after_one = step.logits[:, -1, :].float().softmax(-1)
-            zero = _single_token(tokenizer, "0")
-            digits_after_one = after_one[:, [digit_ids[k] for k in range(1, 10)] + [zero]].sum(-1)
-            scores[10] = scores[1] * after_one[:, zero]
-            scores[1] = scores[1] * (1 - digits_after_one)
-    table = torch.stack([scores[k] for k in range(1, 11)], dim=1)
-    return [int(i) + 1 for i in table.argmax(dim=1).tolist()]
+            return step.logits[:, -1, :].float().softmax(-1)
+
+        return _choose(out.logits[:, -1, :].float().softmax(-1), digit_ids, _single_token(tokenizer, "0"),
+                       after_one)
+
+
+def constrained_rating_after_prefix(model, tokenizer, prompt_ids: list[int], saved, cached: int,
+                                    device: str) -> int | None:
+    """The same choice for one tokenized prompt whose first `cached` positions are in `saved` (per layer
+    (keys, values) of shape [kv_heads, >= cached, head_dim], from the engine's prefix store): only the
+    rest of the prompt is run through the model."""
+    import torch
+    from transformers import DynamicCache
+
+    digit_ids = _digit_token_ids(tokenizer)
+    if digit_ids is None:
+        return None
+    cache = DynamicCache(ddp_cache_data=[(k[None, :, :cached].to(device), v[None, :, :cached].to(device))
+                                         for k, v in saved], config=model.config)
+    rest = torch.tensor([prompt_ids[cached:]], device=device)
+    positions = torch.arange(cached, len(prompt_ids), device=device)[None]
+    with torch.inference_mode():
+        out = model(input_ids=rest, position_ids=positions, cache=cache, use_cache=True, logits_to_keep=1)
+
+        def after_one():
+            one = torch.tensor([[digit_ids[1]]], device=device)
+            step = model(input_ids=one, position_ids=positions[:, -1:] + 1, cache=out.cache)
+            return step.logits[:, -1, :].float().softmax(-1)
+
+        return _choose(out.logits[:, -1, :].float().softmax(-1), digit_ids, _single_token(tokenizer, "0"),
+                       after_one)[0]

@@ -1,9 +1,13 @@
-"""The default generator: a local causal LM through transformers, batched across requests.
+"""The default generator: a local causal LM through transformers.
 
-`run()` fills a batch of up to `batch_size` sequences from the source (n rows per request, so a whole
-tree level across prompts goes in one `generate`), reports the results, and refills. Requests with
-different sampling settings go in different batches. A seed makes a run reproducible for the same
-requests in the same order (rows of one batch share one random stream).
+Models whose layers all use full attention (Llama, Qwen, SmolLM, Mistral without a window, ...) run in
+the continuous-batching loop of continuous.py: up to `batch_size` rows, refilled as each finishes, one
+prefill per request shared by its n samples, prefixes of finished sequences reused. A seed makes a run
+reproducible (same seed and requests, same texts).
+
+Other models (sliding-window or hybrid layers) fall back to `model.generate` over batches of up to
+`batch_size` rows with one sampling setting each, refilled between batches (rows of one batch share
+one random stream).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class TransformersEngine(Engine):
                                   spec.trust_remote_code)
         self._stop_ids = self._end_token_ids()
         self._held: deque[GenRequest] = deque()  # pulled from the source but not yet in a batch
+        self._batcher = None  # the continuous-batching loop, made on first use
 
     @classmethod
     def from_folder(cls, folder: str | Path, **spec_fields) -> TransformersEngine:
@@ -62,7 +67,33 @@ class TransformersEngine(Engine):
         return {i for i in ids if i is not None}
 
     # -- dispatch --------------------------------------------------------------------------------
+    @property
+    def continuous(self) -> bool:
+        """Whether this model runs in the continuous-batching loop (every layer full attention)."""
+        from transformers.cache_utils import get_layer_types_and_kwargs
+
+        config = self.model.config.get_text_config(decoder=True)
+        try:
+            layer_types, _ = get_layer_types_and_kwargs(config)
+        except Exception:  # an unusual config: the generate() path handles whatever generate handles
+            return False
+        return bool(layer_types) and all(kind == "full_attention" for kind in layer_types)
+
     def run(self, source: RequestSource) -> None:
+        if self.continuous:
+            self._continuous_batcher().run(source)
+        else:
+            self._run_with_generate(source)
+
+    def _continuous_batcher(self):
+        if self._batcher is None:
+            from backend.engines.continuous import ContinuousBatcher
+
+            self._batcher = ContinuousBatcher(self.model, self.tokenizer, self.spec.batch_size, self._stop_ids,
+                                              store_positions=_prefix_store_positions(self.model))
+        return self._batcher
+
+    def _run_with_generate(self, source: RequestSource) -> None:
         self._held.clear()  # leftovers of an earlier, cancelled run belong to its source
         while not source.is_cancelled():
             batch = self._next_batch(source)
@@ -155,19 +186,44 @@ class TransformersEngine(Engine):
 
     # -- constrained rating ----------------------------------------------------------------------
     def rating_digits(self, conversations: list[list[Message]], criticisms: list[str]) -> list[int | None]:
-        from backend.engines.rating import constrained_ratings
+        """Constrained ratings; a prompt that continues a sequence still in the prefix store (a criticism
+        just generated in this run) only runs its last few tokens through the model."""
+        from backend.engines.rating import constrained_rating_after_prefix, constrained_ratings
 
         prompts = [chat_prompt(self.tokenizer, conversation) + criticism.rstrip() + RATING_PROMPT_SUFFIX
                    for conversation, criticism in zip(conversations, criticisms, strict=True)]
-        ratings: list[int | None] = []
-        for start in range(0, len(prompts), self.spec.batch_size):
-            ratings.extend(constrained_ratings(self.model, self.tokenizer, prompts[start:start + self.spec.batch_size],
-                                               self.device))
+        ratings: list[int | None] = [None] * len(prompts)
+        uncached = []
+        for i, prompt in enumerate(prompts):
+            found = self._batcher.cached_prefix(prompt) if self._batcher is not None else None
+            if found is None:
+                uncached.append(i)
+                continue
+            ids, saved, cached = found
+            ratings[i] = constrained_rating_after_prefix(self.model, self.tokenizer, ids, saved, cached, self.device)
+        for start in range(0, len(uncached), self.spec.batch_size):
+            chunk = uncached[start:start + self.spec.batch_size]
+            for i, rating in zip(chunk, constrained_ratings(self.model, self.tokenizer, [prompts[i] for i in chunk],
+                                                            self.device), strict=True):
+                ratings[i] = rating
         return ratings
 
     def close(self) -> None:
         self.model = None
+        self._batcher = None
         self._held.clear()
+
+
+_PREFIX_STORE_BYTES = 1 << 30  # finished sequences kept for prefix reuse (~46k positions of SmolLM2-135M)
+
+
+def _prefix_store_positions(model) -> int:
+    """How many cached positions fit in the prefix store's memory budget for this model."""
+    config = model.config.get_text_config()
+    heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    per_position = config.num_hidden_layers * 2 * heads * head_dim * model.dtype.itemsize
+    return max(_PREFIX_STORE_BYTES // per_position, 1)
 
 
 def _cancel_criteria(is_cancelled):

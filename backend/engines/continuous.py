@@ -1,0 +1,237 @@
+"""The transformers engine's decode loop: continuous batching over a slot cache (slot_cache.py).
+
+Each of up to `rows` rows holds one sample of one request. A row that finishes hands its result on and
+its row is refilled with a waiting sample at once, so short sequences never wait for the longest.
+A request's prompt is prefilled once and copied to its n samples' rows; a prompt that starts with a
+sequence finished earlier in the same run (its answer, its criticism) takes that prefix's keys from
+the prefix store and prefills only the rest. Results go back per request as soon as all its samples end.
+
+Reproducible: the schedule depends only on the requests and their order, each row draws from its own
+seeded stream (sampler.py), and the prefix store starts empty on every `run`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import torch
+
+from backend.engines.base import GenRequest, GenResult, RequestSource
+from backend.engines.prefix_store import PrefixStore
+from backend.engines.sampler import TokenSampler, row_seed
+from backend.engines.slot_cache import DecodePlan, PrefillPlan, SlotCache
+
+_IDLE_POLL_S = 0.02  # a source with nothing ready yet (fed from another thread) is polled this often
+
+
+@dataclass
+class BatchStats:
+    """What one run did, for benchmarks and tests: how much prefill was done, reused and shared."""
+
+    prompts: int = 0  # prompts prefilled (once per request, however many samples)
+    prefilled: int = 0  # prompt tokens run through the model
+    reused: int = 0  # prompt tokens taken from the prefix store instead
+    shared: int = 0  # prompt tokens copied from a request's first sample to its other samples
+    steps: int = 0  # decode steps
+    row_steps: int = 0  # decode steps summed over rows (tokens decoded)
+
+
+@dataclass(eq=False)  # jobs compare by identity
+class _Job:
+    """A request being served: its prompt tokens and the texts of its finished samples."""
+
+    request: GenRequest
+    prompt: tuple[int, ...]
+    max_new: int
+    texts: list[str | None]
+    tokens: int = 0
+    unfinished: int = 0
+
+
+@dataclass
+class _Row:
+    job: _Job
+    sample: int
+    length: int  # positions held in the cache
+    generated: list[int] = field(default_factory=list)  # sampled tokens; the last is not in the cache yet
+
+
+class ContinuousBatcher:
+    def __init__(self, model, tokenizer, rows: int, stop_ids: set[int], store_positions: int) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.capacity = rows
+        self.stop_ids = stop_ids
+        config = model.config.get_text_config()
+        self.max_positions = int(getattr(config, "max_position_embeddings", 0) or 1 << 30)
+        self.device = model.device
+        self.num_layers = config.num_hidden_layers
+        self.cache: SlotCache | None = None
+        self.sampler = TokenSampler(rows, model.get_output_embeddings().weight.shape[0])
+        self.store = PrefixStore(store_positions)
+        self.stats = BatchStats()
+        self.rows: list[_Row] = []
+        self.waiting: deque[tuple[_Job, int]] = deque()
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self, source: RequestSource) -> None:
+        # A fresh store per run keeps runs reproducible; it stays filled after the run for ratings of
+        # what the run generated (rating_digits after generate), until the next run.
+        self.store.clear()
+        self.stats = BatchStats()
+        self.cache = SlotCache(self.num_layers, self.capacity)
+        try:
+            with torch.inference_mode():
+                while not source.is_cancelled():
+                    self._admit(source)
+                    if not self.rows:
+                        if not self.waiting and source.is_done():
+                            return
+                        if not self.waiting:
+                            time.sleep(_IDLE_POLL_S)
+                        continue
+                    self._step(source)
+        finally:
+            self.rows.clear()  # cancelled or failed: partial samples are not results
+            self.waiting.clear()
+            self.cache = None  # the row buffers are the big part; a run allocates its own
+
+    def _admit(self, source: RequestSource) -> None:
+        free = self.capacity - len(self.rows)
+        if free <= 0:
+            return
+        if len(self.waiting) < free:
+            for request in source.next_requests(free - len(self.waiting)):
+                self._accept(request, source)
+        admitted = [self.waiting.popleft() for _ in range(min(free, len(self.waiting)))]
+        if admitted:
+            self._prefill(admitted, source)
+
+    def _accept(self, request: GenRequest, source: RequestSource) -> None:
+        from backend.engines.loading import chat_prompt
+
+        text = chat_prompt(self.tokenizer, request.messages) + request.assistant_prefix
+        # The chat template already wrote any BOS token; do not add special tokens twice.
+        prompt = tuple(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        room = self.max_positions - len(prompt)
+        if not prompt or room < 1:
+            source.on_result(GenResult(request.key, [], 0, error=(
+                f"the prompt has {len(prompt)} tokens; the model reads at most {self.max_positions}")))
+            return
+        job = _Job(request, prompt, min(request.sampling.max_new_tokens, room), [None] * request.n,
+                   unfinished=request.n)
+        self.waiting.extend((job, sample) for sample in range(request.n))
+
+    def cached_prefix(self, text: str):
+        """(token ids of `text`, saved keys/values, cached length) when the prefix store holds a useful
+        prefix of `text` (more than half of it), else None. For one-off forwards such as ratings."""
+        ids = tuple(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        saved, shared = self.store.longest(ids)
+        shared = min(shared, len(ids) - 1)
+        if saved is None or shared * 2 < len(ids):
+            return None
+        return list(ids), saved, shared
+
+    # -- prefill -------------------------------------------------------------------------------------
+    def _prefill(self, admitted: list[tuple[_Job, int]], source: RequestSource) -> None:
+        """Prefill one row per admitted request (after any stored prefix) and copy it to its samples."""
+        leaders: list[tuple[_Job, int]] = []  # one admitted sample per request: its prompt is prefilled
+        followers: list[tuple[_Job, int]] = []  # its other admitted samples copy the prompt's keys
+        for job, sample in admitted:
+            (followers if any(job is leader for leader, _ in leaders) else leaders).append((job, sample))
+        first = len(self.rows)
+        offsets = []
+        for i, (job, _) in enumerate(leaders):
+            saved, shared = self.store.longest(job.prompt)
+            shared = min(shared, len(job.prompt) - 1)  # at least one token to prefill: its logits are needed
+            if shared > 0:
+                self.cache.load_row(first + i, saved, shared)
+            offsets.append(shared)
+            self.stats.prompts += 1
+            self.stats.prefilled += len(job.prompt) - shared
+            self.stats.reused += shared
+        logits = self._forward_prefill(first, [job.prompt for job, _ in leaders], offsets)
+        leader_rows = {}
+        for i, (job, sample) in enumerate(leaders):
+            leader_rows[id(job)] = first + i
+            self.rows.append(_Row(job, sample, len(job.prompt)))
+            if any(waiting is job for waiting, _ in self.waiting):  # more samples come later: keep the prompt
+                self.store.add(job.prompt, self.cache.save_row(first + i, len(job.prompt)))
+        for job, sample in followers:
+            self.cache.copy_prefix(leader_rows[id(job)], len(self.rows), len(job.prompt))
+            self.stats.shared += len(job.prompt)
+            self.rows.append(_Row(job, sample, len(job.prompt)))
+        row_logits = logits[[leader_rows[id(row.job)] - first for row in self.rows[first:]]]
+        for index, row in enumerate(self.rows[first:], start=first):
+            self.sampler.start_row(index, list(row.job.prompt), row.job.request.sampling,
+                                   row_seed(row.job.request.sampling.seed, row.job.request.key, row.sample))
+        self._take_tokens(first, row_logits, source)
+
+    def _forward_prefill(self, first: int, prompts: list[tuple[int, ...]], offsets: list[int]) -> torch.Tensor:
+        """One forward over the new rows' uncached tokens, left-padded to one width; last logits per row."""
+        suffixes = [prompt[offset:] for prompt, offset in zip(prompts, offsets, strict=True)]
+        width = max(len(s) for s in suffixes)
+        pads = [width - len(s) for s in suffixes]
+        self.cache.ensure_capacity(max(o + width for o in offsets))
+        input_ids = torch.tensor([[self.pad_id] * pad + list(s) for pad, s in zip(pads, suffixes, strict=True)])
+        offset_t = torch.tensor(offsets)[:, None]
+        real = torch.arange(width)[None, :] - torch.tensor(pads)[:, None]  # index of each input among the real ones
+        positions = offset_t + real.clamp(min=0)
+        span = max(o + len(s) for o, s in zip(offsets, suffixes, strict=True))
+        # Query i of a row sees the row's cached prefix and its own tokens up to i; padding sees position 0.
+        mask = torch.arange(span)[None, None, :] <= positions[:, :, None]
+        self.cache.plan = PrefillPlan(first, offsets, pads, span)
+        out = self.model(input_ids=input_ids.to(self.device), attention_mask=mask[:, None].to(self.device),
+                         position_ids=positions.to(self.device), cache=self.cache, use_cache=True, logits_to_keep=1)
+        return out.logits[:, -1]
+
+    # -- decode --------------------------------------------------------------------------------------
+    def _step(self, source: RequestSource) -> None:
+        """Feed every row its last sampled token and sample the next."""
+        count = len(self.rows)
+        positions = torch.tensor([row.length for row in self.rows])
+        span = int(positions.max()) + 1
+        self.cache.ensure_capacity(span)
+        mask = torch.arange(span)[None, :] <= positions[:, None]
+        input_ids = torch.tensor([[row.generated[-1]] for row in self.rows])
+        self.cache.plan = DecodePlan(count, positions.to(self.device), span)
+        out = self.model(input_ids=input_ids.to(self.device), attention_mask=mask[:, None, None].to(self.device),
+                         position_ids=positions[:, None].to(self.device), cache=self.cache, use_cache=True)
+        for row in self.rows:
+            row.length += 1
+        self.stats.steps += 1
+        self.stats.row_steps += count
+        self._take_tokens(0, out.logits[:, -1], source)
+
+    def _take_tokens(self, first: int, logits: torch.Tensor, source: RequestSource) -> None:
+        """Sample the next token of rows first.. from their logits; finish the rows that end."""
+        tokens = self.sampler.next_tokens(logits, first)
+        ended = []
+        for index, token in enumerate(tokens, start=first):
+            row = self.rows[index]
+            row.generated.append(token)
+            if token in self.stop_ids or len(row.generated) >= row.job.max_new:
+                ended.append(index)
+        for index in reversed(ended):  # from the back, so moving the last row into a hole is safe
+            self._finish(index, source)
+
+    def _finish(self, index: int, source: RequestSource) -> None:
+        row = self.rows[index]
+        generated = row.generated[:-1] if row.generated[-1] in self.stop_ids else row.generated
+        # What the cache holds: the prompt and every sampled token but the last (never fed back).
+        self.store.add(row.job.prompt + tuple(row.generated[:-1]), self.cache.save_row(index, row.length))
+        last = len(self.rows) - 1
+        if index != last:
+            self.cache.move_row(last, index, self.rows[last].length)
+            self.sampler.move_row(last, index)
+            self.rows[index] = self.rows[last]
+        self.rows.pop()
+        job = row.job
+        job.texts[row.sample] = self.tokenizer.decode(generated, skip_special_tokens=True)
+        job.tokens += len(generated)
+        job.unfinished -= 1
+        if job.unfinished == 0:
+            source.on_result(GenResult(job.request.key, list(job.texts), job.tokens))
