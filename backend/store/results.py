@@ -89,6 +89,20 @@ _REPLACE_PAIR_COLUMNS = ("UPDATE SET kind = excluded.kind, prompt_id = excluded.
 _REPLACE_SFT_COLUMNS = ("UPDATE SET kind = excluded.kind, prompt_id = excluded.prompt_id, "
                         "messages = excluded.messages, node_ids = excluded.node_ids, built_at = excluded.built_at, "
                         "rules = excluded.rules")
+# A rebuild writes back mostly the very same rows: only the new ones and those that differ in a
+# column the id does not cover are written (writing 70 MB of unchanged pair text back cost more than
+# the rest of a 10k-tree rebuild). built_at is when a row was built with its present content.
+_CHANGED_PAIRS = ("FROM incoming_pairs i LEFT JOIN pairs p ON p.id = i.id WHERE p.id IS NULL "
+                  "OR p.context::VARCHAR IS DISTINCT FROM to_json(i.context)::VARCHAR "
+                  "OR p.decided_by IS DISTINCT FROM i.decided_by OR p.chosen_score IS DISTINCT FROM i.chosen_score "
+                  "OR p.rejected_score IS DISTINCT FROM i.rejected_score OR p.rules IS DISTINCT FROM i.rules")
+_CHANGED_SFT = ("FROM incoming_sft i LEFT JOIN sft_samples p ON p.id = i.id WHERE p.id IS NULL "
+                "OR p.node_ids::VARCHAR IS DISTINCT FROM i.node_ids OR p.rules IS DISTINCT FROM i.rules")
+_UPSERT_CHANGED_PAIRS = (
+    f"INSERT INTO pairs SELECT {', '.join('i.' + c.strip() for c in _PAIR_COLUMNS.split(','))}, now(), i.rules "
+    f"{_CHANGED_PAIRS} ON CONFLICT DO {_REPLACE_PAIR_COLUMNS}").replace("i.context", "to_json(i.context)", 1)
+_UPSERT_CHANGED_SFT = ("INSERT INTO sft_samples SELECT i.id, i.kind, i.prompt_id, to_json(i.messages), i.node_ids, "
+                       f"now(), i.rules {_CHANGED_SFT} ON CONFLICT DO {_REPLACE_SFT_COLUMNS}")
 
 
 class ResultQueries:
@@ -121,7 +135,8 @@ class ResultQueries:
         """In one transaction: drop these prompts' Stage I pairs and RSFT samples, then add the new ones.
 
         Ids are content hashes that include the kind and prompt, so a new row's id can only clash
-        with an old row of the same prompt and kind: that row is replaced in place, the others go.
+        with an old row of the same prompt and kind: that row is replaced in place if it differs
+        (and left as it is if not), the others go.
         """
         pairs_table, sft_table = _pairs_table(pairs), _sft_table(sft)
         no_rows = pa.table({"id": pa.array([], pa.string())})
@@ -137,9 +152,9 @@ class ResultQueries:
                 "AND prompt_id IN (SELECT id FROM replaced_prompts) AND id NOT IN (SELECT id FROM incoming_sft)"
             )
             if pairs_table is not None:
-                self._db.execute(_INSERT_PAIRS + _REPLACE_PAIR_COLUMNS)
+                self._db.execute(_UPSERT_CHANGED_PAIRS)
             if sft_table is not None:
-                self._db.execute(_INSERT_SFT + _REPLACE_SFT_COLUMNS)
+                self._db.execute(_UPSERT_CHANGED_SFT)
 
     def pairs(self, kind: str | None = None, prompt_id: str | None = None) -> list[Pair]:
         rows = self._db.rows(
