@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.avr.tree import TreeNode
+from backend.avr.tree import TreeNode, order_key
 
 
 @dataclass(frozen=True)
@@ -49,22 +49,21 @@ def gain(improvement: TreeNode, answer: TreeNode) -> float | None:
 
 
 def best_refinement(answer: TreeNode) -> tuple[TreeNode, TreeNode] | None:
-    """(criticism, improvement) with the largest R among the answer's scored grandchildren.
+    """(criticism, improvement) with the largest R among the answer's scored grandchildren (y'*).
 
     It counts only if it beats the answer (Δ > 0); otherwise, or when the answer or every
-    improvement is unscored, None. Ties go to the earlier node.
+    improvement is unscored, None. Ties go to the later node in creation order, as in the
+    authors' scorer (and `paper_rules.best_refinement`).
     """
     if answer.score is None:
         return None
+    candidates = [(crit, improvement) for crit in answer.children if crit.node.kind == "criticism"
+                  for improvement in crit.children
+                  if improvement.node.kind == "improvement" and improvement.score is not None]
     best: tuple[TreeNode, TreeNode] | None = None
-    for crit in answer.children:
-        if crit.node.kind != "criticism":
-            continue
-        for improvement in crit.children:
-            score = improvement.score
-            if improvement.node.kind == "improvement" and score is not None:
-                if best is None or score > best[1].score:  # type: ignore[operator]
-                    best = (crit, improvement)
+    for crit, improvement in sorted(candidates, key=lambda pair: order_key(pair[1])):
+        if best is None or improvement.score >= best[1].score:  # type: ignore[operator]
+            best = (crit, improvement)
     if best is None or best[1].score <= answer.score:  # type: ignore[operator]
         return None
     return best

@@ -22,6 +22,8 @@ def test_gain_and_best_refinement():
     assert gain(c2.children[0], y) == pytest.approx(-0.35 + 0.12)
     crit, improvement = best_refinement(y)
     assert (crit.id, improvement.id) == ("c1", "i11")
+    [tied] = baking_soda_tree(i11=1.5, i22=1.5).roots()   # a tie goes to the later one, as in the authors' scorer
+    assert [node.id for node in best_refinement(tied)] == ["c2", "i22"]
 
 
 def test_no_best_refinement_without_a_strict_gain_or_scores():
