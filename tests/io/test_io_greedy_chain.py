@@ -63,6 +63,8 @@ def test_every_round_becomes_nodes_and_the_kept_chain_its_long_thought(store, tm
     assert report.format == "avr-greedy-chain"
     # y0 + 2 criticisms and 3 improvements in round 1 + 2 criticisms and 4 improvements in round 2 + the thought
     assert (report.new_nodes, report.new_scores, report.new_chains, report.new_sft_samples) == (13, 8, 1, 1)
+    reference = store.reference_answer(prompt_id_for(ASK))           # the authors start from the chosen answer
+    assert (reference.text, reference.meta) == (Y0, {"score": -0.5, "scorer": "imported"})
     nodes = {n.text: n for n in store.nodes_for_prompt(prompt_id_for(ASK)) if n.kind != "long_thought"}
     y0, y1b = nodes[Y0], nodes[Y1B]
     assert (y0.kind, y0.round, y0.parent_id, y0.model) == ("response", 0, None, "imported")

@@ -7,7 +7,10 @@ and scores become nodes and scores, nested as the chain job nests them: round r'
 under the answer that round criticised, with `round = r`, their improvements under them. The chain
 is stored in any case; when the paper keeps it (`backend.avr.chain.greedy_outcome`), its long
 thought too, as a long_thought node and SFT sample (byte-exact with the authors' Stage II data).
-`best_refine_index`, `best_refine`, `best_score` and `final_best` are derived and only checked.
+The authors' generator starts every chain from the data set's chosen answer, so y0 is also kept as
+the prompt's reference answer (with R(x, y0) in its meta) unless the prompt has one already.
+`best_refine_index`, `best_refine`, `best_score` and `final_best` are not read: they follow from
+the scores.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from backend.avr.filters import is_degenerate
 from backend.avr.long_thought import format_long_thought
 from backend.avr.ratings import parse_rating
 from backend.avr.stage2 import long_thought_sample
-from backend.domain import Chain, Node, content_id
+from backend.domain import Chain, Node, ReferenceAnswer, content_id
 from backend.io.importers.common import (
     ImportContext,
     ImportItems,
@@ -83,6 +86,8 @@ def convert(record: dict[str, Any], context: ImportContext) -> ImportItems:
     chain_scores = tuple(builder.scores[a.id] for a in answers)
     items = builder.items
     items.prompts.append(prompt)
+    items.references.append(ReferenceAnswer(prompt.id, start.text, context.source,
+                                            {"score": origin_score, "scorer": SCORER}, context.created_at))
     items.ignored = ignored_fields(record, USED_FIELDS)
     thought_id = None
     if outcome.dropped is None:
