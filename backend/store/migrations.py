@@ -86,24 +86,23 @@ def m002_scores_by_node(db: Database) -> None:
 
 
 # m003's reading of "an answer the UltraFeedback importer made a tree root": a response root that
-# no job generated, with no imported children (avr-stage1 / long-thought trees have those), no
-# score from the avr-stage1 importer, and in no chain.
+# no job generated, with no imported children (avr-stage1 / long-thought trees have those) and no
+# score from the avr-stage1 importer.
 _M003_IMPORTED_ROOTS = """
     SELECT n.id, n.prompt_id, n.text, n.created_at FROM nodes n
     WHERE n.kind = 'response' AND n.parent_id IS NULL AND n.job_id IS NULL AND n.model = ''
       AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent_id = n.id AND c.job_id IS NULL)
-      AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.node_id = n.id AND s.scorer = 'imported')
-      AND NOT EXISTS (SELECT 1 FROM chains ch WHERE list_contains(CAST(ch.node_ids AS VARCHAR[]), n.id))"""
+      AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.node_id = n.id AND s.scorer = 'imported')"""
 
 
 def m003_reference_answers_and_rule_sets(db: Database) -> None:
     """Reference answers kept apart from the trees (DESIGN.md §1.2), and the rule set every pair and
     SFT sample was built with.
 
-    Existing projects: an imported UltraFeedback answer that no one grew, scored by a job or curated
-    becomes its prompt's reference answer (its node and scores go; the import's own score is kept in
-    the reference's meta); one that already has children or annotations stays the tree's root, marked
-    `model = 'imported'`. Pairs and samples built before rule sets were recorded get rules 'legacy'.
+    Existing projects: an imported UltraFeedback answer that no one grew, chained, scored by a job or
+    curated becomes its prompt's reference answer (its node and scores go; the import's own score is
+    kept in the reference's meta); one that already has children, annotations or a chain stays the
+    tree's root, marked `model = 'imported'`. Pairs and samples built before rule sets were recorded get rules 'legacy'.
     """
     db.execute("""CREATE TABLE reference_answers (
         prompt_id VARCHAR PRIMARY KEY, text VARCHAR NOT NULL, source VARCHAR NOT NULL DEFAULT '',
@@ -117,6 +116,7 @@ def m003_reference_answers_and_rule_sets(db: Database) -> None:
     db.execute("""CREATE TEMP TABLE m003_moved AS SELECT r.* FROM m003_roots r
         WHERE NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent_id = r.id)
           AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.node_id = r.id)
+          AND NOT EXISTS (SELECT 1 FROM chains ch WHERE list_contains(CAST(ch.node_ids AS VARCHAR[]), r.id))
           AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.node_id = r.id
                           AND s.scorer <> 'imported:ultrafeedback')""")
     # One reference per prompt: the earliest answer (ties by id), with the import's score if any.

@@ -79,7 +79,7 @@ def _old_project(folder):
         migration(db)
         db.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, migration.__name__])
     t = datetime(2026, 1, 1, tzinfo=UTC)
-    for seq, (pid, text) in enumerate([("p1", WALKS), ("p2", PERCENT), ("p3", BAKING)], start=1):
+    for seq, (pid, text) in enumerate([("p1", WALKS), ("p2", PERCENT), ("p3", BAKING), ("p4", "Say hi.")], start=1):
         db.execute("INSERT INTO prompts VALUES (?, ?, 'uf.jsonl', '{}', ?, ?)", [pid, text, t, seq])
     nodes = [  # id, prompt, kind, parent, text, model, job
         ("r1", "p1", "response", None, "Why I Walk at Sunrise", "", None),     # bare UltraFeedback answer
@@ -87,6 +87,7 @@ def _old_project(folder):
         ("c2", "p2", "criticism", "r2", "Say why.", "embedded", "j1"),
         ("r3", "p3", "response", None, "Cooking.", "", None),                  # an imported Stage I tree
         ("c3", "p3", "criticism", "r3", "Too short.", "", None),
+        ("r4", "p4", "response", None, "Hi!", "", None),                       # UltraFeedback answer, a chain's y0
     ]
     for node_id, pid, kind, parent, text, model, job in nodes:
         db.execute("INSERT INTO nodes (id, prompt_id, kind, parent_id, round, text, model, job_id, created_at) "
@@ -97,6 +98,7 @@ def _old_project(folder):
     db.execute("INSERT INTO prompt_scorer_stats VALUES ('p1', 'imported:ultrafeedback', 0.074, NULL, 0), "
                "('p3', 'imported', 0.5, NULL, 0)")
     db.execute("INSERT INTO pairs VALUES ('x', 'response', 'p2', '[]', 'a', 'b', 'reward', 'c2', 'r2', 1, 0, ?)", [t])
+    db.execute("INSERT INTO chains VALUES ('ch', 'p4', '[\"r4\", \"cx\"]', 'r4', '[0.1]', NULL, ?)", [t])
     db.close()
 
 
@@ -111,6 +113,7 @@ def test_migration_m003_turns_bare_imported_answers_into_reference_answers(tmp_p
         assert store.nodes_for_prompt("p1") == [] and store.node_scores("r1") == {}
         assert store.reference_answer("p2") is None and store.get_node("r2").model == "imported"  # kept: grown
         assert store.reference_answer("p3") is None and store.get_node("r3").model == ""          # a Stage I tree
+        assert store.reference_answer("p4") is None and store.get_node("r4").model == "imported"  # in a chain
         assert [p.rules for p in store.pairs()] == ["legacy"]
         summaries = {s.id: s for s in (store.prompt_summary(pid, "imported:ultrafeedback") for pid in ("p1", "p2"))}
         assert (summaries["p1"].n_nodes, summaries["p1"].best_reward, summaries["p1"].state) == (0, None, "new")
