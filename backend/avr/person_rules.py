@@ -132,10 +132,10 @@ def _improvement(builder: _Stage1Builder, y: TreeNode, target: CriticismGroup, p
     ranks = {verdict_rank(imp) for imp in improvements}
     if len(ranks) > 1:
         top, bottom = max(ranks), min(ranks)
-        chosen = best_node([imp for imp in improvements if verdict_rank(imp) == top])
-        lowest = [imp for imp in improvements if verdict_rank(imp) == bottom]
-        rejected = min(reversed(lowest), key=_score_key)  # the later one on a tie, like the paper's lo
-        builder.improvement_pair(y, target, chosen, rejected, "human")  # type: ignore[arg-type]
+        # Like the paper's hi and lo: the first of the highest, the last of the lowest.
+        chosen = max((imp for imp in improvements if verdict_rank(imp) == top), key=_score_key)
+        rejected = min(reversed([imp for imp in improvements if verdict_rank(imp) == bottom]), key=_score_key)
+        builder.improvement_pair(y, target, chosen, rejected, "human")
         return
     if ranks != {NO_OPINION}:
         builder.note("improvement pair: every improvement under the best criticism has the same verdict")
