@@ -135,7 +135,11 @@ class ProjectController(QObject):
         prompt_ids = demo.prompts_to_grow(self.context.store)
         if not prompt_ids:
             return None
-        job_id = self.jobs_service.submit_stage1(prompt_ids)
+        try:
+            job_id = self.jobs_service.submit_stage1(prompt_ids)
+        except UserError as exc:  # e.g. a setting the job cannot run with; its message says what to do
+            self.show_user_error("Cannot grow the demo trees", exc)
+            return None
         self.window.statusBar().showMessage(
             f"Growing {len(prompt_ids)} demo trees with the bundled model in the background…", 10000)
         self.window.docks["jobs"].raise_()
@@ -187,7 +191,11 @@ class ProjectController(QObject):
         if not prompt_ids:
             QMessageBox.information(self.window, "Grow trees", "Every prompt already has a tree.")
             return
-        self.jobs_service.submit_stage1(prompt_ids)
+        try:
+            self.jobs_service.submit_stage1(prompt_ids)
+        except UserError as exc:
+            self.show_user_error("Cannot grow trees", exc)
+            return
         self.window.docks["jobs"].raise_()
 
     def restart_worker(self) -> None:

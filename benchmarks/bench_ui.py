@@ -69,6 +69,18 @@ def measure(project: Path) -> dict[str, float]:
     from PySide6.QtWidgets import QApplication
 
     from avr_studio.app import build_shell
+    from backend.store.connection import Database
+
+    queries = {"count": 0}  # SQL statements the store runs (each switch should need three: one tree load)
+
+    def counting(original):
+        def counted(self, sql, params=()):
+            queries["count"] += 1
+            return original(self, sql, params)
+        return counted
+
+    for method in ("execute", "rows", "row"):
+        setattr(Database, method, counting(getattr(Database, method)))
 
     app = QApplication.instance() or QApplication(["avr-studio-bench"])
     imported = time.perf_counter()
@@ -126,9 +138,12 @@ def measure(project: Path) -> dict[str, float]:
         return (time.perf_counter() - switched) * 1000
 
     select_row(0)  # the first selection also builds the panels' first contents: not a switch
+    counted_before, loads_before = queries["count"], shell.context.current_prompt.loads
     switches = [select_row(row) for row in range(1, SWITCHES + 1)]
     figures["switch prompt (median)"] = statistics.median(switches)
     figures["switch prompt (max)"] = max(switches)
+    figures["queries per switch"] = (queries["count"] - counted_before) / SWITCHES
+    figures["tree loads per switch"] = (shell.context.current_prompt.loads - loads_before) / SWITCHES
 
     # Filters: from the filter taking effect (the search field waits for a pause in typing first)
     # to the list painted with the matching rows.

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from avr_studio.actions import ACTIONS_BY_ID, native_shortcut_text
 from avr_studio.diffing import highlighted_html, word_diff
 from avr_studio.models.tree_model import KIND_LABEL, node_summary_html
 from backend.curation.prompt_trees import PromptTrees
@@ -83,7 +84,8 @@ class ComparePanel(QWidget):
             header.setWordWrap(True)
         self.swap_button = QToolButton(text="⇄", toolTip="Swap the two sides")
         self.diff_button = QPushButton("Diff on", checkable=True, checked=True)
-        self.diff_button.setToolTip("Highlight word differences (D)")
+        diff_spec = ACTIONS_BY_ID["curate.toggle_diff"]  # the key lives in the one table of actions.py
+        self.diff_button.setToolTip(f"Highlight word differences ({native_shortcut_text(diff_spec)})")
 
         tools = QHBoxLayout()
         tools.addWidget(QLabel("Compare"))
@@ -105,7 +107,8 @@ class ComparePanel(QWidget):
         layout.addLayout(tools)
         layout.addWidget(self.splitter, 1)
 
-        self.toggle_diff_action = QAction("Toggle Diff", self, shortcut=QKeySequence("D"))
+        self.toggle_diff_action = QAction(diff_spec.label.replace("&", ""), self,
+                                          shortcut=QKeySequence(diff_spec.shortcut))
         self.toggle_diff_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.toggle_diff_action.triggered.connect(self.toggle_diff)
         self.addAction(self.toggle_diff_action)
