@@ -49,7 +49,6 @@ class CriticismGroup:
         return self.first
 
 
-
 def criticism_groups(answer: TreeNode) -> list[CriticismGroup]:
     """The answer's Stage I criticisms grouped by text.
 
