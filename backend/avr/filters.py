@@ -58,7 +58,9 @@ def _tokens_repeat(text: str, repeats: int) -> bool:
 _ASCII_LETTERS = bytes(range(ord("a"), ord("z") + 1)) + bytes(range(ord("A"), ord("Z") + 1))
 _NOT_IN_RUNS = _ASCII_LETTERS + b"_ "  # what remains are the characters of digit/symbol runs
 _WORD_BYTES = frozenset(_ASCII_LETTERS + b"0123456789_")
-_NON_WORD_TO_SPACE = bytes(byte if byte in _WORD_BYTES else ord(" ") for byte in range(256))
+# One pass that lower-cases letters and turns every non-word byte into a space, ready to split.
+_WORDS_LOWERCASED = bytes(byte | 0x20 if chr(byte).isupper() else byte if byte in _WORD_BYTES else ord(" ")
+                          for byte in range(128)) + b" " * 128
 
 
 def _ascii_is_degenerate(data: bytes, text: str, repeats: int) -> bool:
@@ -67,7 +69,7 @@ def _ascii_is_degenerate(data: bytes, text: str, repeats: int) -> bool:
         return True
     if len(data.translate(None, _ASCII_LETTERS)) == len(data):  # no Latin letter: single characters
         return _one_occurs(text, repeats)
-    return _one_occurs(data.lower().translate(_NON_WORD_TO_SPACE).split(), repeats)
+    return _one_occurs(data.translate(_WORDS_LOWERCASED).split(), repeats)
 
 
 def _one_occurs(items: list[str] | list[bytes] | str, repeats: int) -> bool:

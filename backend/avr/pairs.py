@@ -54,6 +54,7 @@ class _Stage1Builder:
         self._check = degeneration_check(config.degeneration)
         self._templates: dict[str | None, Templates] = {}
         self._degenerate: dict[str, bool] = {}
+        self._opening = respond_messages(prompt.text, prompt.system)
         self.data = Stage1Data()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -67,14 +68,15 @@ class _Stage1Builder:
         """Blank, or looping by the configured detector (memoised: a text is checked once per prompt)."""
         found = self._degenerate.get(text)
         if found is None:
-            found = self._degenerate[text] = not text.strip() or self._check(text, self.config.degeneration_repeats)
+            found = self._degenerate[text] = _blank(text) or self._check(text, self.config.degeneration_repeats)
         return found
 
     def note(self, message: str) -> None:
         self.data.notes.append(message)
 
     def opening(self) -> list[Message]:
-        return respond_messages(self.prompt.text, self.prompt.system)
+        """[system?, user x]: a new list each time (pairs may extend it), the same message dicts."""
+        return list(self._opening)
 
     def judge_context(self, y: TreeNode, crit: TreeNode) -> list[Message]:
         return [*self.opening(), {"role": "assistant", "content": y.text},
@@ -112,7 +114,7 @@ class _Stage1Builder:
         self.add_pair("improvement", context, high, low, decided_by, high.score, low.score)
 
     def rsft(self, y: TreeNode, crit: TreeNode, best: TreeNode) -> None:
-        if not all(text.strip() for text in (y.text, crit.text, best.text)):
+        if any(_blank(text) for text in (y.text, crit.text, best.text)):
             self.note("RSFT: a text of the sample is blank")
             return
         messages = [*self.revise_context(y, crit, best), {"role": "assistant", "content": best.text}]
@@ -163,13 +165,17 @@ class _Stage1Builder:
                     edited.append((imp, self.revise_context(y, crit, imp)))
         for tree_node, context in edited:
             texts = [tree_node.text, tree_node.node.text, *(m["content"] for m in context)]
-            if not all(text.strip() for text in texts):
+            if any(_blank(text) for text in texts):
                 self.note(f"edit pair of {tree_node.id}: a version or its context is blank")
                 continue
             self.data.pairs.append(Pair(
                 kind="edit", prompt_id=self.prompt.id, context=context, chosen=tree_node.text,
                 rejected=tree_node.node.text, decided_by="human", chosen_node_id=tree_node.id,
                 rejected_node_id=tree_node.id, rules=self.rules))
+
+
+def _blank(text: str) -> bool:
+    return not text or text.isspace()  # as `not text.strip()`, without copying the text
 
 
 def _person_spoke(y: TreeNode, groups: list[CriticismGroup]) -> bool:
