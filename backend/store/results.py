@@ -78,31 +78,22 @@ _INSERT_PAIRS = (f"INSERT INTO pairs SELECT {_PAIR_COLUMNS.replace('context', 't
                  "FROM incoming_pairs ON CONFLICT DO ")
 _INSERT_SFT = ("INSERT INTO sft_samples SELECT id, kind, prompt_id, to_json(messages), node_ids, now(), rules "
                "FROM incoming_sft ON CONFLICT DO ")
-# A rebuild writes back mostly the same ids. Replacing such a row in place (every column, built_at
-# included) ends where deleting and re-inserting it would, without DuckDB reworking the id index
-# for each one at commit.
-_REPLACE_PAIR_COLUMNS = ("UPDATE SET kind = excluded.kind, prompt_id = excluded.prompt_id, context = excluded.context, "
-                         "chosen = excluded.chosen, rejected = excluded.rejected, decided_by = excluded.decided_by, "
-                         "chosen_node_id = excluded.chosen_node_id, rejected_node_id = excluded.rejected_node_id, "
-                         "chosen_score = excluded.chosen_score, rejected_score = excluded.rejected_score, "
-                         "built_at = excluded.built_at, rules = excluded.rules")
-_REPLACE_SFT_COLUMNS = ("UPDATE SET kind = excluded.kind, prompt_id = excluded.prompt_id, "
-                        "messages = excluded.messages, node_ids = excluded.node_ids, built_at = excluded.built_at, "
-                        "rules = excluded.rules")
 # A rebuild writes back mostly the very same rows: only the new ones and those that differ in a
 # column the id does not cover are written (writing 70 MB of unchanged pair text back cost more than
 # the rest of a 10k-tree rebuild). built_at is when a row was built with its present content.
-_CHANGED_PAIRS = ("FROM incoming_pairs i LEFT JOIN pairs p ON p.id = i.id WHERE p.id IS NULL "
-                  "OR p.context::VARCHAR IS DISTINCT FROM to_json(i.context)::VARCHAR "
-                  "OR p.decided_by IS DISTINCT FROM i.decided_by OR p.chosen_score IS DISTINCT FROM i.chosen_score "
-                  "OR p.rejected_score IS DISTINCT FROM i.rejected_score OR p.rules IS DISTINCT FROM i.rules")
-_CHANGED_SFT = ("FROM incoming_sft i LEFT JOIN sft_samples p ON p.id = i.id WHERE p.id IS NULL "
-                "OR p.node_ids::VARCHAR IS DISTINCT FROM i.node_ids OR p.rules IS DISTINCT FROM i.rules")
-_UPSERT_CHANGED_PAIRS = (
-    f"INSERT INTO pairs SELECT {', '.join('i.' + c.strip() for c in _PAIR_COLUMNS.split(','))}, now(), i.rules "
-    f"{_CHANGED_PAIRS} ON CONFLICT DO {_REPLACE_PAIR_COLUMNS}").replace("i.context", "to_json(i.context)", 1)
-_UPSERT_CHANGED_SFT = ("INSERT INTO sft_samples SELECT i.id, i.kind, i.prompt_id, to_json(i.messages), i.node_ids, "
-                       f"now(), i.rules {_CHANGED_SFT} ON CONFLICT DO {_REPLACE_SFT_COLUMNS}")
+_INSERT_NEW_PAIRS = (f"INSERT INTO pairs SELECT {_PAIR_COLUMNS.replace('context', 'to_json(context)')}, now(), rules "
+                     "FROM incoming_pairs WHERE id NOT IN (SELECT id FROM pairs)")
+_UPDATE_CHANGED_PAIRS = (
+    "UPDATE pairs SET context = to_json(i.context), decided_by = i.decided_by, chosen_score = i.chosen_score, "
+    "rejected_score = i.rejected_score, rules = i.rules, built_at = now() FROM incoming_pairs i "
+    "WHERE pairs.id = i.id AND (pairs.context::VARCHAR IS DISTINCT FROM to_json(i.context)::VARCHAR "
+    "OR pairs.decided_by IS DISTINCT FROM i.decided_by OR pairs.chosen_score IS DISTINCT FROM i.chosen_score "
+    "OR pairs.rejected_score IS DISTINCT FROM i.rejected_score OR pairs.rules IS DISTINCT FROM i.rules)")
+_INSERT_NEW_SFT = ("INSERT INTO sft_samples SELECT id, kind, prompt_id, to_json(messages), node_ids, now(), rules "
+                   "FROM incoming_sft WHERE id NOT IN (SELECT id FROM sft_samples)")
+_UPDATE_CHANGED_SFT = ("UPDATE sft_samples SET node_ids = i.node_ids, rules = i.rules, built_at = now() "
+                       "FROM incoming_sft i WHERE sft_samples.id = i.id AND "
+                       "(sft_samples.node_ids::VARCHAR IS DISTINCT FROM i.node_ids OR sft_samples.rules IS DISTINCT FROM i.rules)")
 
 
 class ResultQueries:
@@ -152,9 +143,11 @@ class ResultQueries:
                 "AND prompt_id IN (SELECT id FROM replaced_prompts) AND id NOT IN (SELECT id FROM incoming_sft)"
             )
             if pairs_table is not None:
-                self._db.execute(_UPSERT_CHANGED_PAIRS)
+                self._db.execute(_UPDATE_CHANGED_PAIRS)
+                self._db.execute(_INSERT_NEW_PAIRS)
             if sft_table is not None:
-                self._db.execute(_UPSERT_CHANGED_SFT)
+                self._db.execute(_UPDATE_CHANGED_SFT)
+                self._db.execute(_INSERT_NEW_SFT)
 
     def pairs(self, kind: str | None = None, prompt_id: str | None = None) -> list[Pair]:
         rows = self._db.rows(
