@@ -6,7 +6,7 @@ a run's folder always says exactly what it trained with.
 
 >>> config = with_preset(TrainingConfig(stage="dpo", preset="cpu-small"))
 >>> (config.lora, config.learning_rate, config.batch_size, config.precision)
-(True, 5e-05, 2, 'float32')
+(True, 5e-05, 1, 'float32')
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from backend.config import EMBEDDED_MODEL, _DictMixin, _help
+from backend.domain import STAGE1_PAIR_KINDS
 
 STAGES = ("rsft", "dpo", "long_sft", "long_dpo", "reward")
 SFT_STAGES = ("rsft", "long_sft")
@@ -23,14 +24,17 @@ PRESETS = ("cpu-small", "gpu-lora", "gpu-full")
 SFT_LOSS_TURNS = ("all", "last")
 PRECISIONS = ("float32", "bfloat16", "float16")
 DEVICES = ("auto", "cpu", "cuda")
-STAGE1_PAIR_KINDS = ("response", "criticism", "improvement", "edit")
+# The runs that make up each stage, in order: each phase's base is the previous phase's run
+# (`run:<id>`); Stage I may grow new trees with the RSFT model between its phases.
+STAGE_PHASES = {"1": ("rsft", "dpo"), "2": ("long_sft", "long_dpo"), "reward": ("reward",)}
 RUN_PREFIX = "run:"
 
 # What each preset means. Learning rates are per trainer family (an SFT rate would wreck a DPO run).
 _PRESETS: dict[str, dict[str, Any]] = {
-    # The embedded 135M model on a laptop's CPU cores: small batches, LoRA, fp32 (bf16 autocast on
-    # CPU is slower to train than fp32 here), short sequences.
-    "cpu-small": dict(lora=True, precision="float32", device="cpu", batch_size=2, gradient_accumulation=1,
+    # The embedded 135M model on a laptop's CPU cores: LoRA, fp32 (bf16 autocast on CPU is slower to
+    # train than fp32 here), short sequences, one row at a time (a DPO pair of 512-token sequences
+    # holds ~4 GB of logits and activations; two at once doubled the peak RSS for no speed).
+    "cpu-small": dict(lora=True, precision="float32", device="cpu", batch_size=1, gradient_accumulation=2,
                       max_length=512, epochs=1.0, gradient_checkpointing=False, checkpoint_steps=20,
                       learning_rate={"sft": 1e-4, "dpo": 5e-5, "reward": 1e-4}),
     "gpu-lora": dict(lora=True, precision="bfloat16", device="cuda", batch_size=4, gradient_accumulation=4,

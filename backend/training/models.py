@@ -126,6 +126,21 @@ def run_model_dir(project_dir: Path | str, base: str) -> Path:
     return merged
 
 
+REWARD_MODEL_PREFIX = "rm:"
+
+
+def reward_model_dir(project_dir: Path | str, name: str) -> Path:
+    """The classifier folder of a reward-model run, for a scorer named 'rm:<id>' (or 'run:<id>'): load it with
+    `ScorerSpec(kind="classifier", model=str(folder))`."""
+    run_id = name.split(":", 1)[1].strip() if name.startswith((REWARD_MODEL_PREFIX, RUN_PREFIX)) else name
+    run = RunFolder(Path(project_dir) / "runs" / run_id)
+    result = run.result() if run.path.is_dir() else None
+    if result is None or result.status != "finished" or result.stage != "reward":
+        raise UserError(f"{name} is not a finished reward-model run of this project; train one with the reward "
+                        "stage, then pick it as the scorer")
+    return run.output_path(result.output_dir or "model")
+
+
 def _merge_adapter(model, adapter: Path):
     from peft import PeftModel
 

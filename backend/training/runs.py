@@ -8,7 +8,6 @@ folder; `sync_run` is idempotent, so the app may call it on every event, after a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend.domain import Run, now, random_id
@@ -156,7 +155,3 @@ def _new_run_id(store: Store) -> str:
         run_id = random_id()[:12]
         if store.get_run(run_id) is None and not (store.runs_dir / run_id).exists():
             return run_id
-
-
-def project_runs_dir(project_dir: Path | str) -> Path:
-    return Path(project_dir) / "runs"

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backend.domain import Pair
+from backend.domain import STAGE1_PAIR_KINDS, TREE_ANSWER_KINDS, Pair
 from backend.errors import UserError
 from backend.io.exporters.files import write_json, write_rows
 from backend.io.exporters.rows import trl_pair_row, trl_sft_row
-from backend.training.config import STAGE1_PAIR_KINDS, TrainingConfig
+from backend.training.config import TrainingConfig
 from backend.training.splits import choose_heldout, in_reward_eval
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ DATA_DIR = "data"
 MANIFEST = "manifest.json"
 SPLIT_FILES = {"train": "train.parquet", "eval": "eval.parquet"}
 RSFT_SAMPLE_KINDS = ("rsft", "reference")
-ANSWER_NODE_KINDS = ("response", "improvement")  # texts a reward model can score as answers to the prompt
 CHARS_PER_TOKEN = 4.0  # rough, for the time estimate only
 
 
@@ -128,7 +127,7 @@ def collect(store: Store, config: TrainingConfig, heldout: set[str] | None = Non
 def _collect_reward(store: Store, config: TrainingConfig, heldout: set[str]) -> CollectedData:
     """Person-decided answer pairs (plus reward-decided ones if asked), as [user x] -> answer pairs: the
     reward model only ever sees the plain prompt and a plain answer (DESIGN §1)."""
-    candidates = [p for kind in ("response", "improvement", "edit") for p in store.pairs(kind=kind)
+    candidates = [p for kind in (*TREE_ANSWER_KINDS, "edit") for p in store.pairs(kind=kind)
                   if p.decided_by == "human" or config.reward_use_reward_pairs]
     by_text: dict[tuple[str, str, str], Pair] = {}
     for pair in candidates:
@@ -161,7 +160,7 @@ def _collect_reward(store: Store, config: TrainingConfig, heldout: set[str]) -> 
 def _edits_an_answer(store: Store, pair: Pair) -> bool:
     node_id = pair.chosen_node_id or pair.rejected_node_id
     node = store.get_node(node_id) if node_id else None
-    return node is not None and node.kind in ANSWER_NODE_KINDS
+    return node is not None and node.kind in TREE_ANSWER_KINDS  # an answer the reward model can score
 
 
 def _first_user(pair: Pair) -> dict[str, str]:

@@ -67,7 +67,8 @@ def fill(store, n: int = 12, with_edits: bool = True) -> list[Prompt]:
 
 def tiny_config(stage: str, base: str, **overrides) -> TrainingConfig:
     """Settings for a tiny model that train in about a second."""
-    values = dict(stage=stage, base=base, preset="cpu-small", max_steps=2, batch_size=2, max_length=128,
-                  checkpoint_steps=1, lora_r=4, lora_alpha=8, learning_rate=1e-2, heldout_fraction=0.25)
+    values = dict(stage=stage, base=base, preset="cpu-small", max_steps=2, batch_size=2, gradient_accumulation=1,
+                  max_length=128, checkpoint_steps=1, lora_r=4, lora_alpha=8, learning_rate=1e-2,
+                  heldout_fraction=0.25)
     values.update(overrides)
     return TrainingConfig(**values)

@@ -55,7 +55,7 @@ def test_the_weighted_reward_loss_is_the_weighted_bradley_terry_loss(store, tiny
         loss = trainer.compute_loss(model, dict(batch)).item()
         rewards = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.squeeze(-1)
     chosen, rejected = rewards[:4].tolist(), rewards[4:].tolist()
-    expected = sum(w * math.log1p(math.exp(-(c - r))) for w, c, r in zip(weights, chosen, rejected)) / sum(weights)
+    expected = sum(w * math.log1p(math.exp(-(c - r))) for w, c, r in zip(weights, chosen, rejected, strict=True)) / sum(weights)
     assert loss == pytest.approx(expected, rel=1e-5)
 
 

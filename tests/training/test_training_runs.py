@@ -7,7 +7,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-from backend.training.models import run_model_dir
+from backend.errors import UserError
+from backend.training.models import reward_model_dir, run_model_dir
 from backend.training.run_folder import RunFolder
 from backend.training.runs import RunAlreadyFinishedError, prepare_run, sync_run
 from backend.training.snapshot import data_hash
@@ -101,6 +102,13 @@ def test_a_run_on_top_of_a_run(store, tiny_base):
     assert _changed(weights[0], weights[1]) and _changed(weights[1], weights[2])
 
 
+def test_only_a_finished_reward_run_is_a_scorer(store, tiny_base):
+    prepared = prepare_run(store, tiny_config("rsft", tiny_base))
+    train_run(prepared.folder.path)
+    with pytest.raises(UserError, match="not a finished reward-model run"):
+        reward_model_dir(store.project_dir, f"rm:{prepared.run.id}")
+
+
 def test_a_base_run_that_has_not_finished_is_refused(store, tiny_base):
     sft = prepare_run(store, tiny_config("rsft", tiny_base))
     dpo = prepare_run(store, tiny_config("dpo", f"run:{sft.run.id}"))
@@ -115,6 +123,7 @@ def test_reward_model_loads_as_a_classifier_scorer_and_reports_agreement(store, 
     result = train_run(prepared.folder.path)
     assert result.output_kind == "model" and result.metrics["heldout_pairs"] == prepared.snapshot.counts.eval_rows
     model_dir = prepared.folder.path / "model"
+    assert reward_model_dir(store.project_dir, f"rm:{prepared.run.id}") == model_dir  # what a scorer picker loads
     reward = AutoModelForSequenceClassification.from_pretrained(model_dir)
     assert reward.config.num_labels == 1 and reward.config.architectures == ["LlamaForSequenceClassification"]
     backbone = _weights(AutoModelForCausalLM.from_pretrained(tiny_base).model)
@@ -122,11 +131,10 @@ def test_reward_model_loads_as_a_classifier_scorer_and_reports_agreement(store, 
 
     from backend.config import ScorerSpec
     from backend.scorers.classifier import ClassifierScorer
-    from backend.training.evaluation import pairwise_agreement
 
     rows = prepared.snapshot.rows("eval")
     scorer = ClassifierScorer(ScorerSpec(kind="classifier", model=str(model_dir)), device="cpu")
     chosen = scorer.score([(r["prompt"][0]["content"], r["chosen"][0]["content"]) for r in rows])
     rejected = scorer.score([(r["prompt"][0]["content"], r["rejected"][0]["content"]) for r in rows])
-    expected = sum(1.0 if c > r else 0.5 if c == r else 0.0 for c, r in zip(chosen, rejected)) / len(rows)
+    expected = sum(1.0 if c > r else 0.5 if c == r else 0.0 for c, r in zip(chosen, rejected, strict=True)) / len(rows)
     assert result.metrics["heldout_agreement"] == expected

@@ -4,7 +4,11 @@ from sampled thoughts: re-sampling without a final answer, the reference gate, b
 from backend.avr.long_thought import format_long_thought
 from backend.domain import Chain, Node, Prompt, SftSample
 from backend.training.runs import prepare_run
-from backend.training.stage2_data import long_thought_dpo_pair, long_thought_samples, sample_with_final_answers
+from backend.training.stage2_data import (
+    long_thought_dpo_pair,
+    long_thought_samples,
+    sample_with_final_answers,
+)
 from backend.training.trainer import train_run
 from tests.training.project_data import tiny_config
 
