@@ -126,8 +126,8 @@ def part_overhead(work: Path, steps: int, repeats: int, threads: int) -> None:
 
 # --- demo: RSFT + DPO (+ reward) in worker-like processes ----------------------------------------
 
-def train_in_child(run_dir: Path) -> tuple[float, float]:
-    """Train a prepared run in a fresh process; (wall seconds, peak RSS in MiB of that process)."""
+def train_in_child(run_dir: Path) -> tuple[float, float, float]:
+    """Train a prepared run in a fresh process; (wall seconds, CPU seconds, peak RSS in MiB of that process)."""
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "backend.training.launch", "--quiet", str(run_dir)], cwd=ROOT,
                                env=os.environ | {"PYTHONPATH": str(ROOT)})
@@ -135,7 +135,7 @@ def train_in_child(run_dir: Path) -> tuple[float, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"training {run_dir} failed with exit code {process.returncode}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def part_demo(work: Path) -> None:
@@ -146,7 +146,7 @@ def part_demo(work: Path) -> None:
           f"trees; {preset.preset} preset (LoRA r{preset.lora_r} on every projection, {preset.precision}, batch "
           f"{preset.batch_size} x {preset.gradient_accumulation} accumulated, {preset.epochs:g} epoch, max length "
           f"{preset.max_length})")
-    total = 0.0
+    total = total_cpu = 0.0
     stages = [("rsft", TrainingConfig(stage="rsft")), ("dpo", None),
               ("reward", TrainingConfig(stage="reward", reward_use_reward_pairs=True))]
     speeds = {}
@@ -154,16 +154,19 @@ def part_demo(work: Path) -> None:
         if config is None:  # DPO continues from the RSFT run, as Stage I does
             config = TrainingConfig(stage="dpo", base=f"run:{speeds['rsft'][0]}")
         prepared = prepare_run(store, config)
-        seconds, rss = train_in_child(prepared.folder.path)
+        seconds, cpu, rss = train_in_child(prepared.folder.path)
         run = sync_run(store, prepared.run.id)
         speed = run.metrics.get("train_tokens_per_second", 0.0)
         speeds[name] = (run.id, speed)
         if name != "reward":
             total += seconds
+            total_cpu += cpu
         print(f"  {name:<6} {prepared.snapshot.counts.train_rows:3d} rows  {prepared.folder.result().step:3d} steps  "
-              f"wall {seconds:6.1f} s  train {run.metrics.get('train_runtime', 0):6.1f} s  peak RSS {rss:6.0f} MiB  "
+              f"wall {seconds:6.1f} s  CPU {cpu:6.1f} s  train {run.metrics.get('train_runtime', 0):6.1f} s  "
+              f"peak RSS {rss:6.0f} MiB  "
               f"{speed:6.0f} tokens/s  final loss {run.metrics.get('loss', float('nan')):.3f}")
-    print(f"  RSFT + DPO wall time {total:.1f} s (goal < 300 s); this process peaked at "
+    print(f"  RSFT + DPO wall time {total:.1f} s, CPU time {total_cpu:.1f} s (goal: wall < 300 s on 2 quiet cores; "
+          f"load average now {os.getloadavg()[0]:.2f}); this process peaked at "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     print("  measured speeds for estimate.MEASURED_TOKENS_PER_SECOND: "
           + ", ".join(f"{'sft' if n == 'rsft' else n}: {s:.0f}" for n, (_, s) in speeds.items()))

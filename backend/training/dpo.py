@@ -19,9 +19,10 @@ from backend.training.snapshot import Snapshot
 PAIR_COLUMNS = ["prompt", "chosen", "rejected"]  # of the TRL export row; kind / decided_by are for people
 
 
-def train(run_dir: Path | str, on_event: EventSink | None = None, should_stop: StopCheck | None = None) -> RunResult:
+def train(run_dir: Path | str, on_event: EventSink | None = None, should_stop: StopCheck | None = None,
+          base_folder: str | None = None) -> RunResult:
     """Train (or resume, or report the finished) DPO run in `run_dir`."""
-    return run_session(RunFolder(run_dir), build, save_model, on_event, should_stop)
+    return run_session(RunFolder(run_dir), build, save_model, on_event, should_stop, base_folder)
 
 
 def pair_dataset(rows: list[dict]):

@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend.training.launch", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", help="A run folder prepared by the app or `avr-studio train` (runs/<id>).")
     parser.add_argument("--quiet", action="store_true", help="Do not print each event as a JSON line.")
+    parser.add_argument("--base-folder", default=None,
+                        help="Load the run's base model from this folder (the same model copied to this machine); "
+                        "for a run on top of another run, a merged copy of that run (runs/<id>/merged).")
     args = parser.parse_args(argv)
     from backend.training.trainer import train_run
 
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(event.to_dict()), flush=True)
 
     try:
-        result = train_run(args.run_dir, on_event=show)
+        result = train_run(args.run_dir, on_event=show, base_folder=args.base_folder)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

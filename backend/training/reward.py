@@ -22,9 +22,10 @@ from backend.training.snapshot import Snapshot
 REWARD_COLUMNS = ["prompt", "chosen", "rejected", "weight"]
 
 
-def train(run_dir: Path | str, on_event: EventSink | None = None, should_stop: StopCheck | None = None) -> RunResult:
+def train(run_dir: Path | str, on_event: EventSink | None = None, should_stop: StopCheck | None = None,
+          base_folder: str | None = None) -> RunResult:
     """Train (or resume, or report the finished) reward-model run in `run_dir`."""
-    return run_session(RunFolder(run_dir), build, save_and_measure, on_event, should_stop)
+    return run_session(RunFolder(run_dir), build, save_and_measure, on_event, should_stop, base_folder)
 
 
 def build(config: TrainingConfig, snapshot: Snapshot, folder: RunFolder):

@@ -42,7 +42,9 @@ Save = Callable[[Any, TrainingConfig, Snapshot, RunFolder], Output]
 
 
 def run_session(folder: RunFolder, build: Build, save: Save, on_event: EventSink | None = None,
-                should_stop: StopCheck | None = None) -> RunResult:
+                should_stop: StopCheck | None = None, base_folder: str | None = None) -> RunResult:
+    """`base_folder` loads the run's base from another place (the same model copied to a cluster); the run
+    still records the base it was prepared with."""
     info = folder.read_run()
     config = TrainingConfig.from_dict(info["config"])
     previous = folder.result()
@@ -80,7 +82,7 @@ def run_session(folder: RunFolder, build: Build, save: Save, on_event: EventSink
                                time=time.time()))
 
     try:
-        trainer = build(config, snapshot, folder)
+        trainer = build(replace(config, base=base_folder) if base_folder else config, snapshot, folder)
     except Exception as error:
         failed(error)
         raise

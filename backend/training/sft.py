@@ -15,9 +15,10 @@ from backend.training.session import EventSink, Output, StopCheck, load_dtype, r
 from backend.training.snapshot import Snapshot
 
 
-def train(run_dir: Path | str, on_event: EventSink | None = None, should_stop: StopCheck | None = None) -> RunResult:
+def train(run_dir: Path | str, on_event: EventSink | None = None, should_stop: StopCheck | None = None,
+          base_folder: str | None = None) -> RunResult:
     """Train (or resume, or report the finished) SFT run in `run_dir`."""
-    return run_session(RunFolder(run_dir), build, save_model, on_event, should_stop)
+    return run_session(RunFolder(run_dir), build, save_model, on_event, should_stop, base_folder)
 
 
 def tokenized_dataset(rows: list[dict], tokenizer, turns: str):

@@ -12,9 +12,11 @@ from backend.training.run_folder import RunFolder
 from backend.training.session import EventSink, StopCheck
 
 
-def train_run(run_dir: Path | str, on_event: EventSink | None = None,
-              should_stop: StopCheck | None = None) -> RunResult:
-    """Train, resume (from the last checkpoint) or report (a finished run trains nothing) the run in `run_dir`."""
+def train_run(run_dir: Path | str, on_event: EventSink | None = None, should_stop: StopCheck | None = None,
+              base_folder: str | None = None) -> RunResult:
+    """Train, resume (from the last checkpoint) or report (a finished run trains nothing) the run in `run_dir`.
+
+    `base_folder` loads the recorded base model from another folder (a copy of it on a cluster)."""
     config = TrainingConfig.from_dict(RunFolder(run_dir).read_run()["config"])
     if config.family == "sft":
         from backend.training import sft as stage
@@ -22,4 +24,4 @@ def train_run(run_dir: Path | str, on_event: EventSink | None = None,
         from backend.training import dpo as stage
     else:
         from backend.training import reward as stage
-    return stage.train(run_dir, on_event, should_stop)
+    return stage.train(run_dir, on_event, should_stop, base_folder)

@@ -138,3 +138,16 @@ def test_reward_model_loads_as_a_classifier_scorer_and_reports_agreement(store, 
     rejected = scorer.score([(r["prompt"][0]["content"], r["rejected"][0]["content"]) for r in rows])
     expected = sum(1.0 if c > r else 0.5 if c == r else 0.0 for c, r in zip(chosen, rejected, strict=True)) / len(rows)
     assert result.metrics["heldout_agreement"] == expected
+
+
+def test_a_run_trains_from_a_copy_of_its_base_elsewhere(store, tiny_base, tmp_path):
+    """On a cluster the base model sits at another path; the run still records the base it was prepared with."""
+    import shutil
+
+    desktop_copy = shutil.copytree(tiny_base, tmp_path / "desktop-model")
+    prepared = prepare_run(store, tiny_config("rsft", str(desktop_copy)))
+    cluster_copy = shutil.copytree(desktop_copy, tmp_path / "cluster-model")
+    shutil.rmtree(desktop_copy)
+    result = train_run(prepared.folder.path, base_folder=str(cluster_copy))
+    assert result.status == "finished"
+    assert prepared.folder.read_run()["base"] == str(desktop_copy) == sync_run(store, prepared.run.id).base
