@@ -20,6 +20,7 @@ import torch
 
 from backend.engines.base import GenRequest, GenResult, RequestSource
 from backend.engines.prefix_store import PrefixStore
+from backend.engines.row_attention import runs_of_equal_length, use_row_attention
 from backend.engines.sampler import TokenSampler, row_seed
 from backend.engines.slot_cache import DecodePlan, PrefillPlan, SlotCache
 
@@ -59,8 +60,11 @@ class _Row:
 
 
 class ContinuousBatcher:
-    def __init__(self, model, tokenizer, rows: int, stop_ids: set[int], store_positions: int) -> None:
+    def __init__(self, model, tokenizer, rows: int, stop_ids: set[int], store_positions: int,
+                 on_step=lambda: None, lean=None) -> None:
         self.model = model
+        self.lean = lean  # a LeanDecoder (lean_llama.py) for the loop's forwards, else the model's own
+        self.on_step = on_step  # called before every step (the engine re-checks its thread count)
         self.tokenizer = tokenizer
         self.capacity = rows
         self.stop_ids = stop_ids
@@ -75,6 +79,7 @@ class ContinuousBatcher:
         self.rows: list[_Row] = []
         self.waiting: deque[tuple[_Job, int]] = deque()
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.row_attention = lean is not None or use_row_attention(model)
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self, source: RequestSource) -> None:
@@ -86,6 +91,7 @@ class ContinuousBatcher:
         try:
             with torch.inference_mode():
                 while not source.is_cancelled():
+                    self.on_step()
                     self._admit(source)
                     if not self.rows:
                         if not self.waiting and source.is_done():
@@ -137,41 +143,44 @@ class ContinuousBatcher:
 
     # -- prefill -------------------------------------------------------------------------------------
     def _prefill(self, admitted: list[tuple[_Job, int]], source: RequestSource) -> None:
-        """Prefill one row per admitted request (after any stored prefix) and copy it to its samples."""
-        leaders: list[tuple[_Job, int]] = []  # one admitted sample per request: its prompt is prefilled
-        followers: list[tuple[_Job, int]] = []  # its other admitted samples copy the prompt's keys
+        """Prefill one row per admitted request (after any stored prefix) and copy it to its other
+        admitted samples, which take the rows right after it (equal lengths side by side)."""
+        groups: dict[int, list[tuple[_Job, int]]] = {}
         for job, sample in admitted:
-            (followers if any(job is leader for leader, _ in leaders) else leaders).append((job, sample))
-        first = len(self.rows)
-        offsets = []
-        for i, (job, _) in enumerate(leaders):
+            groups.setdefault(id(job), []).append((job, sample))
+        leader_rows, offsets = [], []
+        row = len(self.rows)
+        for group in groups.values():
+            job = group[0][0]
             saved, shared = self.store.longest(job.prompt)
             shared = min(shared, len(job.prompt) - 1)  # at least one token to prefill: its logits are needed
             if shared > 0:
-                self.cache.load_row(first + i, saved, shared)
+                self.cache.load_row(row, saved, shared)
+            leader_rows.append(row)
             offsets.append(shared)
+            row += len(group)
             self.stats.prompts += 1
             self.stats.prefilled += len(job.prompt) - shared
             self.stats.reused += shared
-        logits = self._forward_prefill(first, [job.prompt for job, _ in leaders], offsets)
-        leader_rows = {}
-        for i, (job, sample) in enumerate(leaders):
-            leader_rows[id(job)] = first + i
-            self.rows.append(_Row(job, sample, len(job.prompt)))
+        logits = self._forward_prefill(leader_rows, [g[0][0].prompt for g in groups.values()], offsets)
+        first = len(self.rows)
+        row_logits = []
+        for leader, group, group_logits in zip(leader_rows, groups.values(), logits, strict=True):
+            job = group[0][0]
+            for job, sample in group:
+                if len(self.rows) != leader:
+                    self.cache.copy_prefix(leader, len(self.rows), len(job.prompt))
+                    self.stats.shared += len(job.prompt)
+                self.sampler.start_row(len(self.rows), list(job.prompt), job.request.sampling,
+                                       row_seed(job.request.sampling.seed, job.request.key, sample))
+                self.rows.append(_Row(job, sample, len(job.prompt)))
+                row_logits.append(group_logits)
             if any(waiting is job for waiting, _ in self.waiting):  # more samples come later: keep the prompt
-                self.store.add(job.prompt, self.cache.save_row(first + i, len(job.prompt)))
-        for job, sample in followers:
-            self.cache.copy_prefix(leader_rows[id(job)], len(self.rows), len(job.prompt))
-            self.stats.shared += len(job.prompt)
-            self.rows.append(_Row(job, sample, len(job.prompt)))
-        row_logits = logits[[leader_rows[id(row.job)] - first for row in self.rows[first:]]]
-        for index, row in enumerate(self.rows[first:], start=first):
-            self.sampler.start_row(index, list(row.job.prompt), row.job.request.sampling,
-                                   row_seed(row.job.request.sampling.seed, row.job.request.key, row.sample))
-        self._take_tokens(first, row_logits, source)
+                self.store.add(job.prompt, self.cache.save_row(leader, len(job.prompt)))
+        self._take_tokens(first, torch.stack(row_logits), source)
 
-    def _forward_prefill(self, first: int, prompts: list[tuple[int, ...]], offsets: list[int]) -> torch.Tensor:
-        """One forward over the new rows' uncached tokens, left-padded to one width; last logits per row."""
+    def _forward_prefill(self, rows: list[int], prompts: list[tuple[int, ...]], offsets: list[int]) -> torch.Tensor:
+        """One forward over the uncached tokens of `rows`, left-padded to one width; last logits per row."""
         suffixes = [prompt[offset:] for prompt, offset in zip(prompts, offsets, strict=True)]
         width = max(len(s) for s in suffixes)
         pads = [width - len(s) for s in suffixes]
@@ -183,28 +192,37 @@ class ContinuousBatcher:
         span = max(o + len(s) for o, s in zip(offsets, suffixes, strict=True))
         # Query i of a row sees the row's cached prefix and its own tokens up to i; padding sees position 0.
         mask = torch.arange(span)[None, None, :] <= positions[:, :, None]
-        self.cache.plan = PrefillPlan(first, offsets, pads, span)
-        out = self.model(input_ids=input_ids.to(self.device), attention_mask=mask[:, None].to(self.device),
-                         position_ids=positions.to(self.device), cache=self.cache, use_cache=True, logits_to_keep=1)
-        return out.logits[:, -1]
+        self.cache.plan = PrefillPlan(rows, offsets, pads, span)
+        return self._forward(input_ids, positions, mask[:, None])
 
     # -- decode --------------------------------------------------------------------------------------
     def _step(self, source: RequestSource) -> None:
         """Feed every row its last sampled token and sample the next."""
         count = len(self.rows)
-        positions = torch.tensor([row.length for row in self.rows])
-        span = int(positions.max()) + 1
+        lengths = [row.length for row in self.rows]
+        positions = torch.tensor(lengths)
+        span = max(lengths) + 1
         self.cache.ensure_capacity(span)
         mask = torch.arange(span)[None, :] <= positions[:, None]
         input_ids = torch.tensor([[row.generated[-1]] for row in self.rows])
         self.cache.plan = DecodePlan(count, positions.to(self.device), span)
-        out = self.model(input_ids=input_ids.to(self.device), attention_mask=mask[:, None, None].to(self.device),
-                         position_ids=positions[:, None].to(self.device), cache=self.cache, use_cache=True)
+        runs = runs_of_equal_length([n + 1 for n in lengths]) if self.row_attention else None
+        logits = self._forward(input_ids, positions[:, None], mask[:, None, None], runs)
         for row in self.rows:
             row.length += 1
         self.stats.steps += 1
         self.stats.row_steps += count
-        self._take_tokens(0, out.logits[:, -1], source)
+        self._take_tokens(0, logits, source)
+
+    def _forward(self, input_ids, positions, mask, slot_runs=None) -> torch.Tensor:
+        """Last-position logits of one forward over the cache's current plan."""
+        input_ids, positions, mask = input_ids.to(self.device), positions.to(self.device), mask.to(self.device)
+        if self.lean is not None:
+            return self.lean(input_ids, positions, self.cache, mask, slot_runs)
+        extra = {"slot_runs": slot_runs} if slot_runs is not None else {}
+        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, cache=self.cache,
+                         use_cache=True, logits_to_keep=1, **extra)
+        return out.logits[:, -1]
 
     def _take_tokens(self, first: int, logits: torch.Tensor, source: RequestSource) -> None:
         """Sample the next token of rows first.. from their logits; finish the rows that end."""

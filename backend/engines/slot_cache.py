@@ -33,7 +33,7 @@ class DecodePlan:
 
 @dataclass
 class PrefillPlan:
-    first_row: int  # the rows first_row .. first_row+len(offsets)-1 take part
+    rows: list[int]  # the rows taking part, in input order
     offsets: list[int]  # per row: cached prefix length (its new tokens start there)
     pads: list[int]  # per row: left padding of its input (those positions write nothing)
     width: int  # key positions the attention reads (max offset + input width)
@@ -65,12 +65,14 @@ class _SlotLayer(CacheLayerMixin):
             self.values[rows, :, plan.positions] = value_states[:, :, 0]
             return self.keys[:plan.rows, :, :plan.width], self.values[:plan.rows, :, :plan.width]
         width = key_states.shape[2]
-        for i, (offset, pad) in enumerate(zip(plan.offsets, plan.pads, strict=True)):
-            row = plan.first_row + i
+        for i, (row, offset, pad) in enumerate(zip(plan.rows, plan.offsets, plan.pads, strict=True)):
             self.keys[row, :, offset:offset + width - pad] = key_states[i, :, pad:]
             self.values[row, :, offset:offset + width - pad] = value_states[i, :, pad:]
-        end = plan.first_row + len(plan.offsets)
-        return self.keys[plan.first_row:end, :, :plan.width], self.values[plan.first_row:end, :, :plan.width]
+        first, count = plan.rows[0], len(plan.rows)
+        if plan.rows == list(range(first, first + count)):  # adjacent rows: a view, no copy
+            return self.keys[first:first + count, :, :plan.width], self.values[first:first + count, :, :plan.width]
+        index = torch.tensor(plan.rows, device=self.keys.device)
+        return self.keys[index, :, :plan.width], self.values[index, :, :plan.width]
 
     def grow(self, capacity: int) -> None:
         if not self.is_initialized:

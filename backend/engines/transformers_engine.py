@@ -28,6 +28,8 @@ from backend.engines.loading import (
     pick_device,
     read_model_config,
 )
+from backend.engines.packed_linear import pack_linear_layers, room_for_a_copy
+from backend.engines.threads import ThreadGovernor
 from backend.errors import ModelLoadError
 
 _IDLE_POLL_S = 0.02  # a source with nothing ready yet (fed from another thread) is polled this often
@@ -49,9 +51,19 @@ class TransformersEngine(Engine):
             raise ModelLoadError(f"{self.folder} is a reward classifier ({architectures(config)[0]}), not a "
                                  "text generator. Use it as a scorer, and choose a chat model to generate.")
         self.device = pick_device(spec.device)
+        # Threads are chosen here, before the first forward, and kept right while generating (threads.py).
+        self.governor = ThreadGovernor(fixed=spec.threads)
+        self.governor.start()
         self.tokenizer = load_tokenizer(self.folder, spec.trust_remote_code)
         self.model = load_weights(AutoModelForCausalLM, self.folder, spec.dtype, self.device,
                                   spec.trust_remote_code)
+        self._lean = None  # the loop's fast forward for Llama-family models (lean_llama.py)
+        if self.device == "cpu" and room_for_a_copy(self.model):
+            from backend.engines.lean_llama import lean_decoder
+
+            self._lean = lean_decoder(self.model) if self.continuous else None
+            if self._lean is None:
+                pack_linear_layers(self.model)
         self._stop_ids = self._end_token_ids()
         self._held: deque[GenRequest] = deque()  # pulled from the source but not yet in a batch
         self._batcher = None  # the continuous-batching loop, made on first use
@@ -90,12 +102,14 @@ class TransformersEngine(Engine):
             from backend.engines.continuous import ContinuousBatcher
 
             self._batcher = ContinuousBatcher(self.model, self.tokenizer, self.spec.batch_size, self._stop_ids,
-                                              store_positions=_prefix_store_positions(self.model))
+                                              store_positions=_prefix_store_positions(self.model),
+                                              on_step=self.governor.tick, lean=self._lean)
         return self._batcher
 
     def _run_with_generate(self, source: RequestSource) -> None:
         self._held.clear()  # leftovers of an earlier, cancelled run belong to its source
         while not source.is_cancelled():
+            self.governor.tick()
             batch = self._next_batch(source)
             if not batch:
                 if source.is_done() and not self._held:

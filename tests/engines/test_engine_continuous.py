@@ -159,6 +159,19 @@ def test_repetition_penalty_and_nucleus_match_transformers_processors():
     assert drawn == allowed
 
 
+def test_row_attention_leaves_every_other_forward_as_sdpa_computes_it(engine, folder):
+    from transformers import AutoModelForCausalLM
+
+    assert engine._continuous_batcher().row_attention  # the engine's model now runs decode row by row
+    reference = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    assert reference.config._attn_implementation == "sdpa"
+    batch = engine.tokenizer(["a short one", "a somewhat longer prompt here"], return_tensors="pt", padding=True)
+    with torch.inference_mode():
+        ours = engine.model(**batch).logits
+        theirs = reference(**batch).logits
+    assert torch.equal(ours, theirs)
+
+
 def test_a_sliding_window_model_falls_back_to_generate(tmp_path):
     from transformers import MistralConfig, MistralForCausalLM
 

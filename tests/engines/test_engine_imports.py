@@ -6,7 +6,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["backend.engines", "backend.engines.base", "backend.engines.embedded", "backend.engines.openai_engine",
-           "backend.engines.transformers_engine", "backend.engines.vllm_engine", "backend.scorers",
+           "backend.engines.transformers_engine", "backend.engines.vllm_engine", "backend.engines.vllm_server",
+           "backend.engines.vllm_cpu_launcher", "backend.engines.threads", "backend.engines.packed_linear",
+           "backend.engines.row_attention", "backend.engines.prefix_store", "backend.scorers",
            "backend.scorers.classifier", "backend.scorers.likelihood", "backend.scorers.relevance",
            "backend.scorers.server"]
 
