@@ -82,8 +82,12 @@ class ModelSpec(_DictMixin):
         "When a criticism has no 'Rating: [[k]]': drop (paper; re-sample up to 5 times, then drop), "
         "constrained (complete 'Rating: [[' with a digit), none (keep it with no rating).", "constrained")
     batch_size: int = _help("Sequences generated together by the transformers engine.", 32)
+    threads: int = _help("CPU threads of the transformers engine; 0 = automatic (the cores other programs "
+                         "leave idle, re-checked while it generates).", 0)
 
     def __post_init__(self) -> None:
+        if self.threads < 0:
+            raise ValueError("threads must be 0 (automatic) or a positive number of CPU threads")
         if self.engine not in ENGINE_KINDS:
             raise ValueError(f"engine must be one of {ENGINE_KINDS}, not {self.engine!r}")
         if self.rating_mode not in RATING_MODES:
