@@ -214,7 +214,8 @@ class TransformersEngine(Engine):
                 uncached.append(i)
                 continue
             ids, saved, cached = found
-            ratings[i] = constrained_rating_after_prefix(self.model, self.tokenizer, ids, saved, cached, self.device)
+            ratings[i] = constrained_rating_after_prefix(self.model, self.tokenizer, ids, saved, cached, self.device,
+                                                         lean=self._lean)
         for start in range(0, len(uncached), self.spec.batch_size):
             chunk = uncached[start:start + self.spec.batch_size]
             for i, rating in zip(chunk, constrained_ratings(self.model, self.tokenizer, [prompts[i] for i in chunk],

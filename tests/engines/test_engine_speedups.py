@@ -76,3 +76,22 @@ def test_automatic_threads_stay_within_the_cores():
     with make_engine(ModelSpec(name=str(tiny_chat_model_dir()), dtype="float32", device="cpu")) as engine:
         assert 1 <= engine.governor.threads <= available_cores()
         assert torch.get_num_threads() == engine.governor.threads
+
+
+def test_the_rating_step_after_a_one_is_taken_only_when_one_leads():
+    from backend.engines.rating import _choose
+
+    digits = {k: k for k in range(1, 10)} | {10: None}  # token k is the digit k; "10" is "1" then "0" (id 0)
+    calls = []
+
+    def after_one():
+        calls.append(1)
+        probs = torch.zeros(1, 12)
+        probs[0, 0] = 0.9  # "0" after "1": P(10) = P(1) * 0.9
+        return probs
+
+    probs = torch.zeros(1, 12)
+    probs[0, 7], probs[0, 1] = 0.5, 0.3
+    assert _choose(probs, digits, 0, after_one) == [7] and calls == []
+    probs[0, 7], probs[0, 1] = 0.2, 0.6  # "1" leads: P(10) = 0.54 beats P(1 then stop) = 0.06 and P(7) = 0.2
+    assert _choose(probs, digits, 0, after_one) == [10] and calls == [1]
