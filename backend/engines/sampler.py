@@ -67,7 +67,7 @@ class TokenSampler:
     def next_tokens(self, logits: torch.Tensor, first: int = 0) -> list[int]:
         """One token for each of the rows first .. first+len(logits)-1, from their last-position logits."""
         rows = range(first, first + logits.shape[0])
-        logits = self._penalized(logits.float().cpu(), rows)
+        logits = self._penalized(logits.to(device="cpu", dtype=torch.float32, copy=True), rows)
         sampled = [i for i, row in enumerate(rows) if self.generators[row] is not None]
         if len(sampled) < len(rows):
             chosen = logits.argmax(dim=-1)
@@ -83,12 +83,15 @@ class TokenSampler:
         return chosen.tolist()
 
     def _penalized(self, logits: torch.Tensor, rows: range) -> torch.Tensor:
-        penalty = self.penalty[rows.start:rows.stop, None]
+        penalty = self.penalty[rows.start:rows.stop]
         if bool((penalty == 1).all()):
             return logits
-        # transformers' RepetitionPenaltyLogitsProcessor: shrink the scores of tokens already seen.
-        shrunk = torch.where(logits < 0, logits * penalty, logits / penalty)
-        return torch.where(self.seen[rows.start:rows.stop], shrunk, logits)
+        # transformers' RepetitionPenaltyLogitsProcessor: shrink the scores of tokens already seen. Only a
+        # few hundred of a row's tokens are seen, so the scores are changed where they are, not everywhere.
+        row, token = self.seen[rows.start:rows.stop].nonzero(as_tuple=True)
+        scores, factor = logits[row, token], penalty[row]
+        logits[row, token] = torch.where(scores < 0, scores * factor, scores / factor)
+        return logits
 
     def _nucleus_draws(self, scaled: torch.Tensor, top_p: torch.Tensor, rows: list[int]) -> list[int]:
         """Draw from the smallest set of most likely tokens whose mass reaches top_p (at least one token);
