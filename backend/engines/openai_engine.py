@@ -26,9 +26,20 @@ from backend.engines.http_retry import BadReply, ServerReplyError, post_json, po
 _POLL_S = 0.1  # how often an idle dispatcher re-checks cancel and the source
 
 
+def samples_to_ask(request: GenRequest) -> int:
+    """How many samples to ask the server for: greedy samples are all the same text, and vLLM refuses
+    n > 1 with temperature 0 ("n must be 1 when using greedy sampling"), so greedy asks for one.
+
+    >>> from backend.config import SamplingConfig
+    >>> samples_to_ask(GenRequest("k", [], n=3, sampling=SamplingConfig(temperature=0.0)))
+    1
+    """
+    return 1 if request.sampling.temperature == 0 else request.n
+
+
 def chat_payload(model: str, request: GenRequest) -> dict:
     s = request.sampling
-    payload = {"model": model, "messages": list(request.messages), "n": request.n,
+    payload = {"model": model, "messages": list(request.messages), "n": samples_to_ask(request),
                "temperature": s.temperature, "top_p": s.top_p, "max_tokens": s.max_new_tokens,
                "repetition_penalty": s.repetition_penalty}
     if s.seed is not None:
@@ -175,12 +186,14 @@ class OpenAIEngine(Engine):
         try:
             texts, tokens = await post_json_async(
                 client, self.pool.pick, self.pool.release, "/chat/completions", chat_payload(model, request),
-                retries=self.retries, backoff_s=self.backoff_s, validate=lambda b: parse_chat_reply(b, request.n))
+                retries=self.retries, backoff_s=self.backoff_s,
+                validate=lambda b: parse_chat_reply(b, samples_to_ask(request)))
         except ServerReplyError as error:
             return GenResult(key=request.key, texts=[], tokens=0, error=str(error))
         except Exception as error:  # one odd reply must not stop the other requests of the job
             return GenResult(key=request.key, texts=[], tokens=0, error=f"{type(error).__name__}: {error}")
-        return GenResult(key=request.key, texts=texts, tokens=tokens)
+        copies = request.n // len(texts)  # greedy: the one text stands for every sample
+        return GenResult(key=request.key, texts=texts * copies, tokens=tokens * copies)
 
     # -- constrained rating ----------------------------------------------------------------------
     def rating_digits(self, conversations: list[list[Message]], criticisms: list[str]) -> list[int | None]:

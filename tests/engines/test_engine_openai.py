@@ -36,6 +36,14 @@ def test_n_samples_come_back_as_one_request_each(openai_server):
     assert engine.model_name == str(tiny_chat_model_dir())  # asked the server which model it serves
 
 
+def test_greedy_siblings_are_asked_once_and_copied(openai_server):
+    """vLLM refuses n > 1 at temperature 0 (HTTP 400); greedy samples are one text anyway."""
+    engine = server_engine(openai_server)
+    result = engine.generate([GenRequest("g", user("hi"), n=3, sampling=GREEDY)])[0]
+    alone = engine.generate([GenRequest("a", user("hi"), sampling=GREEDY)])[0]
+    assert result.error is None and result.texts == alone.texts * 3 and result.tokens == 3 * alone.tokens
+
+
 def test_at_most_max_concurrency_requests_are_in_flight(openai_server):
     openai_server.control(delay_s=0.3)
     engine = server_engine(openai_server, max_concurrency=3)

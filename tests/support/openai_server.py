@@ -85,6 +85,8 @@ def chat_completion(state: ServerState, body: dict) -> dict:
                               max_new_tokens=int(body.get("max_tokens") or 16),
                               repetition_penalty=float(body.get("repetition_penalty", 1.0)), seed=body.get("seed"))
     n = int(body.get("n", 1))
+    if n > 1 and sampling.temperature == 0:  # as vLLM answers (HTTP 400)
+        raise ValueError("n must be 1 when using greedy sampling")
     with state.model_lock:
         result = state.engine.generate([GenRequest("r", messages, n=n, sampling=sampling, assistant_prefix=prefix)])[0]
     choices = [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
