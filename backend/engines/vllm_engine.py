@@ -14,6 +14,7 @@ from backend.domain import Message
 from backend.engines.base import RATING_PROMPT_SUFFIX, Engine, GenRequest, GenResult, RequestSource
 from backend.engines.embedded import resolve_model_dir
 from backend.engines.loading import chat_prompt
+from backend.engines.openai_engine import samples_to_ask
 from backend.engines.rating import parse_rating_text
 
 _IDLE_POLL_S = 0.02
@@ -48,10 +49,13 @@ class VLLMEngine(Engine):
                 time.sleep(_IDLE_POLL_S)  # nothing in flight here: the source waits on someone else
                 continue
             prompts = [chat_prompt(self.tokenizer, r.messages) + r.assistant_prefix for r in ready]
-            outputs = self.llm.generate(prompts, [self._params(r.sampling, r.n) for r in ready], use_tqdm=False)
+            # Greedy siblings are one text: ask once and copy (vLLM's server refuses n > 1 at temperature 0).
+            outputs = self.llm.generate(prompts, [self._params(r.sampling, samples_to_ask(r)) for r in ready],
+                                        use_tqdm=False)
             for request, output in zip(ready, outputs, strict=True):
-                texts = [o.text for o in output.outputs]
-                tokens = sum(len(o.token_ids) for o in output.outputs)
+                copies = request.n // len(output.outputs)
+                texts = [o.text for o in output.outputs] * copies
+                tokens = sum(len(o.token_ids) for o in output.outputs) * copies
                 source.on_result(GenResult(key=request.key, texts=texts, tokens=tokens))
 
     def rating_digits(self, conversations: list[list[Message]], criticisms: list[str]) -> list[int | None]:
