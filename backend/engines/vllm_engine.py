@@ -1,4 +1,5 @@
-"""vLLM's offline engine (GPU machines; it lives in its own environment, MODELS.md).
+"""vLLM's offline engine (GPU machines; vLLM pins its own torch and transformers, so it lives in its
+own environment and the worker runs with that environment's python).
 
 vLLM schedules continuously by itself, so `run()` hands it everything that is ready at once and
 loops while finished requests make new ones (a node's children) ready.

