@@ -104,10 +104,14 @@ class TokenSampler:
         uniform = torch.tensor([float(torch.rand((), generator=self.generators[row])) for row in rows])
         draws = _inverse_cdf(probs, indices, top_p, uniform).tolist()
         for i in (i for i, ok in enumerate(covered) if not ok):  # a flat distribution: look further down
-            p, ids = scaled[i].topk(min(_WIDE_CANDIDATES, scaled.shape[-1]))
-            p = (p - log_total[i]).exp()
-            if float(p.sum()) < float(top_p[i]):
-                p, ids = (scaled[i] - log_total[i]).exp().sort(descending=True)
+            p = (scaled[i] - log_total[i]).exp()
+            if float(top_p[i]) >= 1:  # no nucleus: the whole distribution, in any order
+                ids = torch.arange(p.shape[-1])
+            else:
+                p, ids = scaled[i].topk(min(_WIDE_CANDIDATES, scaled.shape[-1]))
+                p = (p - log_total[i]).exp()
+                if float(p.sum()) < float(top_p[i]):
+                    p, ids = (scaled[i] - log_total[i]).exp().sort(descending=True)
             draws[i] = int(_inverse_cdf(p[None], ids[None], top_p[i:i + 1], uniform[i:i + 1])[0])
         return draws
 
@@ -117,8 +121,8 @@ def _inverse_cdf(probs: torch.Tensor, ids: torch.Tensor, top_p: torch.Tensor, un
 
     Rows of `probs` are sorted from most to least likely, with their token ids in `ids`.
     """
-    above = probs.cumsum(dim=-1) - probs
-    kept = probs * (above < top_p[:, None])
+    cumulative = probs.cumsum(dim=-1)
+    kept = probs * (cumulative - probs < top_p[:, None])  # the mass ranked above a kept token is below top_p
     cumulative = kept.cumsum(dim=-1)
     target = uniform[:, None] * cumulative[:, -1:]
     pick = torch.searchsorted(cumulative, target, right=True).clamp(max=probs.shape[-1] - 1)

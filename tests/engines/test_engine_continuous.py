@@ -186,3 +186,10 @@ def test_a_sliding_window_model_falls_back_to_generate(tmp_path):
         assert not engine.continuous
         results = engine.generate([GenRequest("a", user("hi"), n=2, sampling=GREEDY)])
     assert len(results[0].texts) == 2 and results[0].error is None
+
+
+def test_top_p_one_samples_the_whole_vocabulary():
+    sampler = TokenSampler(rows=1, vocab=200)
+    sampler.start_row(0, [], SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0), seed=4)
+    drawn = {sampler.next_tokens(torch.zeros(1, 200))[0] for _ in range(400)}
+    assert len(drawn) > 150  # uniform over 200 tokens: ~172 distinct expected in 400 draws
