@@ -206,7 +206,8 @@ def demo_prompts(count: int) -> dict[str, str]:
     return {f"p{i}": json.loads(line)["prompt"] for i, line in enumerate(lines[:count])}
 
 
-def grow_trees(engine, prompts: dict[str, str], seed: int, max_new_tokens: int) -> tuple[float, int, int]:
+def grow_trees(engine, prompts: dict[str, str], seed: int, max_new_tokens: int,
+               job: BenchJob | None = None) -> tuple[float, int, int]:
     """One Stage I job's generation through the worker's dispatcher: (seconds, nodes, tokens)."""
     from backend.avr.templates import SMALL_MODEL_TEMPLATES
     from backend.config import TreeConfig
@@ -214,7 +215,7 @@ def grow_trees(engine, prompts: dict[str, str], seed: int, max_new_tokens: int) 
     from backend.worker.jobs.stage1_source import Stage1Source
 
     sampling = SamplingConfig(temperature=0.7, top_p=0.8, max_new_tokens=max_new_tokens, seed=seed)
-    job = BenchJob()
+    job = job or BenchJob()
     factory = NodeFactory(job, engine.model_name, sampling, SMALL_MODEL_TEMPLATES.version)
     source = Stage1Source(job, engine, factory, prompts, {}, TreeConfig(), sampling, SMALL_MODEL_TEMPLATES,
                           "constrained")
@@ -222,6 +223,22 @@ def grow_trees(engine, prompts: dict[str, str], seed: int, max_new_tokens: int) 
     engine.run(source)
     seconds = time.perf_counter() - started
     return seconds, len(source.nodes), job.tokens
+
+
+def scoring_seconds(prompts: dict[str, str], job: BenchJob) -> float:
+    """Seconds the default scorer (likelihood on the embedded model, as Grow Trees uses) takes on one
+    job's answers (response and improvements: 5 per tree), loading included."""
+    from backend.config import ScorerSpec
+    from backend.scorers import make_scorer
+
+    spec = ScorerSpec()
+    answers = [(prompts[r["prompt_id"]], r["text"]) for r in job.records
+               if r.get("type") == "node" and r.get("kind") in ("response", "improvement")]
+    started = time.perf_counter()
+    scorer = make_scorer(spec)
+    for start in range(0, len(answers), spec.batch_size):
+        scorer.score(answers[start:start + spec.batch_size])
+    return time.perf_counter() - started
 
 
 def load(label: str) -> str:
@@ -249,17 +266,28 @@ def bench_trees(args) -> None:
         local.generate(warm)
         served.generate(warm)
         rows = []
+        last_job = BenchJob()
         for round_ in range(args.rounds):
             seed = 1000 + round_
             pair = {}
             for label, engine in (("in-process", local), ("vLLM-CPU", served)):
                 before = load("")
-                seconds, nodes, tokens = grow_trees(engine, prompts, seed, args.tree_max_new_tokens)
+                job = BenchJob()
+                seconds, nodes, tokens = grow_trees(engine, prompts, seed, args.tree_max_new_tokens, job)
+                if engine is local:
+                    last_job = job
                 pair[label] = (seconds, nodes, tokens)
                 print(f"  round {round_ + 1} {label:10s}: {len(prompts)} trees ({nodes} nodes, {tokens} tokens) in "
                       f"{seconds:.1f} s = {len(prompts) / seconds * 60:.1f} trees/min, {tokens / seconds:.0f} tok/s "
                       f"[{before.strip()} -> {load('').strip()}]", flush=True)
+                stats = getattr(engine, "last_run_stats", None)
+                if stats is not None:
+                    threads = getattr(getattr(engine, "governor", None), "threads", "?")
+                    print(f"      {stats.steps} decode steps, {stats.row_steps / max(stats.steps, 1):.1f} rows per "
+                          f"step; prompt tokens: {stats.prefilled} prefilled, {stats.reused} reused from finished "
+                          f"sequences, {stats.shared} copied to siblings; {threads} thread(s) at the end", flush=True)
             rows.append(pair)
+        scoring_s = scoring_seconds(prompts, last_job)
     ratios = [r["vLLM-CPU"][0] / r["in-process"][0] for r in rows]  # same trees: time ratio = trees/min ratio
     token_ratios = [(r["in-process"][2] / r["in-process"][0]) / (r["vLLM-CPU"][2] / r["vLLM-CPU"][0]) for r in rows]
     local_s = statistics.median(r["in-process"][0] for r in rows)
@@ -270,7 +298,10 @@ def bench_trees(args) -> None:
     print(f"  ratio in-process/vLLM (trees/min): best {max(ratios):.2f}, median {statistics.median(ratios):.2f} "
           f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}); tokens/s ratio median "
           f"{statistics.median(token_ratios):.2f}")
-    print(f"  projected Grow Trees generation for 8 prompts: {local_s * 8 / len(prompts) / 60:.1f} min")
+    per_prompt = (local_s + scoring_s) / len(prompts)
+    print(f"  scoring {len(prompts)} trees' answers (likelihood, embedded model, load included): {scoring_s:.1f} s")
+    print(f"  projected Grow Trees for 8 prompts (generation + scoring, in-process): {per_prompt * 8 / 60:.1f} min"
+          f"{'' if len(prompts) == 8 else ' (scaled linearly from ' + str(len(prompts)) + ' prompts)'}")
 
 
 def main() -> None:

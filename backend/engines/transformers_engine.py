@@ -97,6 +97,11 @@ class TransformersEngine(Engine):
         else:
             self._run_with_generate(source)
 
+    @property
+    def last_run_stats(self):
+        """What the last continuous-batching run did (continuous.BatchStats), or None."""
+        return self._batcher.stats if self._batcher is not None else None
+
     def _continuous_batcher(self):
         if self._batcher is None:
             from backend.engines.continuous import ContinuousBatcher
