@@ -203,11 +203,12 @@ class ContinuousBatcher:
         positions = torch.tensor(lengths)
         span = max(lengths) + 1
         self.cache.ensure_capacity(span)
-        mask = torch.arange(span)[None, :] <= positions[:, None]
         input_ids = torch.tensor([[row.generated[-1]] for row in self.rows])
         self.cache.plan = DecodePlan(count, positions.to(self.device), span)
         runs = runs_of_equal_length([n + 1 for n in lengths]) if self.row_attention else None
-        logits = self._forward(input_ids, positions[:, None], mask[:, None, None], runs)
+        # Row attention reads each row's own length; the mask is for the model's SDPA path only.
+        mask = None if self.lean is not None else (torch.arange(span)[None, :] <= positions[:, None])[:, None, None]
+        logits = self._forward(input_ids, positions[:, None], mask, runs)
         for row in self.rows:
             row.length += 1
         self.stats.steps += 1
@@ -216,7 +217,8 @@ class ContinuousBatcher:
 
     def _forward(self, input_ids, positions, mask, slot_runs=None) -> torch.Tensor:
         """Last-position logits of one forward over the cache's current plan."""
-        input_ids, positions, mask = input_ids.to(self.device), positions.to(self.device), mask.to(self.device)
+        input_ids, positions = input_ids.to(self.device), positions.to(self.device)
+        mask = mask.to(self.device) if mask is not None else None
         if self.lean is not None:
             return self.lean(input_ids, positions, self.cache, mask, slot_runs)
         extra = {"slot_runs": slot_runs} if slot_runs is not None else {}

@@ -30,6 +30,9 @@ class DecodePlan:
     positions: torch.Tensor  # [rows] where each row's new key goes (its length before the step)
     width: int  # key positions the attention reads (max position + 1)
 
+    def __post_init__(self) -> None:
+        self.row_index = torch.arange(self.rows, device=self.positions.device)  # made once per step
+
 
 @dataclass
 class PrefillPlan:
@@ -60,9 +63,8 @@ class _SlotLayer(CacheLayerMixin):
             self.lazy_initialization(key_states, value_states)
         plan = self._owner.plan
         if isinstance(plan, DecodePlan):
-            rows = torch.arange(plan.rows, device=key_states.device)
-            self.keys[rows, :, plan.positions] = key_states[:, :, 0]
-            self.values[rows, :, plan.positions] = value_states[:, :, 0]
+            self.keys[plan.row_index, :, plan.positions] = key_states[:, :, 0]
+            self.values[plan.row_index, :, plan.positions] = value_states[:, :, 0]
             return self.keys[:plan.rows, :, :plan.width], self.values[:plan.rows, :, :plan.width]
         width = key_states.shape[2]
         for i, (row, offset, pad) in enumerate(zip(plan.rows, plan.offsets, plan.pads, strict=True)):
