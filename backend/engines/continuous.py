@@ -125,7 +125,8 @@ class ContinuousBatcher:
         room = self.max_positions - len(prompt)
         if not prompt or room < 1:
             source.on_result(GenResult(request.key, [], 0, error=(
-                f"the prompt has {len(prompt)} tokens; the model reads at most {self.max_positions}")))
+                f"the prompt has {len(prompt)} tokens; the model reads at most {self.max_positions}. Shorten the "
+                "prompt or choose a model with a longer context")))
             return
         job = _Job(request, prompt, min(request.sampling.max_new_tokens, room), [None] * request.n,
                    unfinished=request.n)
