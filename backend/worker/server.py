@@ -93,8 +93,11 @@ class WorkerServer:
             self.emit(protocol.Ready(protocol.PROTOCOL_VERSION, os.getpid(), sys.version.split()[0],
                                      _version("torch"), _version("transformers"), _devices()))
         elif isinstance(request, protocol.SubmitJob):
-            self._cancel_flags[request.job_id] = threading.Event()
-            self._jobs.put(request)
+            # Each submission has its own flag, travelling with it: the same job may be submitted again
+            # (to resume it) while its previous run is still finishing.
+            flag = threading.Event()
+            self._cancel_flags[request.job_id] = flag
+            self._jobs.put((request, flag))
         elif isinstance(request, protocol.CancelJob):
             flag = self._cancel_flags.get(request.job_id)
             if flag is not None:
@@ -113,14 +116,13 @@ class WorkerServer:
 
     def _job_loop(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is _STOP:
+            item = self._jobs.get()
+            if item is _STOP:
                 return
-            cancelled = self._cancel_flags[job.job_id]
-            try:
-                self._run_one(job, cancelled)
-            finally:
-                self._cancel_flags.pop(job.job_id, None)
+            # The flag stays in _cancel_flags after the run (a few bytes per job): removing it here
+            # raced with a resubmit of the same job, whose new flag it removed.
+            job, cancelled = item
+            self._run_one(job, cancelled)
 
     def _run_one(self, job: protocol.SubmitJob, cancelled: threading.Event) -> None:
         if cancelled.is_set():
