@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from backend.config import PairConfig
+from backend.curation.ranking import pin_ranking_scorer
 from backend.curation.rebuild import rebuild_stage1
 
 
 def pair_config(store) -> PairConfig:
     """The rules the project's pairs are built with: the authors' rules, nodes ranked by the
-    project's default scorer (`Store.default_scorer`)."""
-    return PairConfig()
+    project's ranking scorer (`backend.curation.ranking`; None while the project has no scores)."""
+    scorer = pin_ranking_scorer(store)
+    return PairConfig(scorer=scorer if scorer in store.scorers() else None)
 
 
 def refresh_pairs(store, prompt_ids: Iterable[str]) -> dict[str, int]:

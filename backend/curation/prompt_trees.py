@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from backend.avr.rewards import NodeReward, node_rewards
 from backend.avr.tree import TreeNode, build_trees
+from backend.domain import Prompt, ReferenceAnswer
 
 
 @dataclass
@@ -21,6 +22,10 @@ class PromptTrees:
     prompt_id: str
     roots: list[TreeNode]
     scorer: str | None = None
+    # Every scorer's scores of these nodes (scorer -> node id -> value), when loaded with them.
+    scores_by_scorer: dict[str, dict[str, float]] = field(default_factory=dict)
+    prompt: Prompt | None = None  # the question, shown above the texts it compares
+    reference: ReferenceAnswer | None = None  # the data set's own answer, when there is one
     by_id: dict[str, TreeNode] = field(default_factory=dict)
     parent_of: dict[str, str | None] = field(default_factory=dict)
     rewards: dict[str, NodeReward] = field(default_factory=dict)
@@ -36,12 +41,29 @@ class PromptTrees:
 
     @classmethod
     def load(cls, store, prompt_id: str, scorer: str | None = None) -> PromptTrees:
-        """Read the prompt's nodes, their scores under `scorer` (default: the store's default scorer)
-        and their curation states: three queries."""
+        """Read the prompt with its reference answer, its nodes, every scorer's scores of them (nodes
+        ranked by `scorer`, default: the project's ranking scorer) and their curation states: four queries."""
         scorer = scorer or store.default_scorer()
-        scores = store.scores_for_prompt(prompt_id, scorer) if scorer else {}
-        roots = build_trees(store.nodes_for_prompt(prompt_id), scores, store.node_states(prompt_id))
-        return cls(prompt_id, roots, scorer)
+        prompt, reference = store.prompt_and_reference(prompt_id)
+        by_scorer = store.prompt_scores_by_scorer(prompt_id)
+        roots = build_trees(store.nodes_for_prompt(prompt_id), by_scorer.get(scorer, {}) if scorer else {},
+                            store.node_states(prompt_id))
+        return cls(prompt_id, roots, scorer, by_scorer, prompt=prompt, reference=reference)
+
+    def under(self, scorer: str) -> PromptTrees:
+        """The same trees ranked by another scorer of `scores_by_scorer` (no query).
+
+        Nodes are copied, so the two sets of trees can be shown side by side."""
+        scores = self.scores_by_scorer.get(scorer, {})
+        nodes = [tree_node.node for tree_node in self.nodes()]
+        states = {tree_node.id: tree_node.state for tree_node in self.nodes()}
+        return PromptTrees(self.prompt_id, build_trees(nodes, scores, states), scorer, self.scores_by_scorer,
+                           prompt=self.prompt, reference=self.reference)
+
+    def node_scores(self, node_id: str) -> dict[str, float]:
+        """scorer -> value for one node, every scorer loaded with the trees."""
+        return {scorer: values[node_id] for scorer, values in sorted(self.scores_by_scorer.items())
+                if node_id in values}
 
     def nodes(self) -> Iterator[TreeNode]:
         """Every node, tree by tree, depth first."""

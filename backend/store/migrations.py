@@ -184,12 +184,40 @@ def m005_annotations_by_node(db: Database) -> None:
     db.execute("CREATE INDEX annotations_by_node ON annotations (node_id)")
 
 
+def m006_curation_caches(db: Database) -> None:
+    """Two caches for the curation views, refreshed with the prompt stats (summaries.py):
+    - how many of a prompt's nodes take a verdict (responses, criticisms, improvements): the curation
+      flow's "next prompt with undecided nodes" and its "curated k of n" read them from the stats;
+    - every scored answer per scorer with its length, round and, for an improvement, the reward of the
+      answer its criticism judged and that criticism's self-rating: the reward-debugging aggregates
+      scan this one table instead of joining nodes and scores three ways (0.9 s -> 50 ms at 700k nodes).
+    """
+    db.execute("ALTER TABLE prompt_stats ADD COLUMN n_judgeable INTEGER NOT NULL DEFAULT 0")
+    db.execute("""UPDATE prompt_stats SET n_judgeable = counted.n FROM (
+        SELECT prompt_id, count(*) AS n FROM nodes WHERE kind IN ('response', 'criticism', 'improvement')
+        GROUP BY prompt_id) counted WHERE prompt_stats.prompt_id = counted.prompt_id""")
+    db.execute("""CREATE TABLE answer_rewards (
+        node_id VARCHAR NOT NULL, scorer VARCHAR NOT NULL, prompt_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+        round INTEGER NOT NULL, value DOUBLE NOT NULL, length INTEGER NOT NULL,
+        answer_id VARCHAR, judged_value DOUBLE, criticism_id VARCHAR, self_rating INTEGER)""")
+    db.execute("""INSERT INTO answer_rewards
+        SELECT s.node_id, s.scorer, n.prompt_id, n.kind, n.round, s.value, length(n.text),
+               c.parent_id, sa.value, c.id, c.self_rating
+        FROM scores s JOIN nodes n ON n.id = s.node_id
+        LEFT JOIN nodes c ON c.id = n.parent_id AND n.kind = 'improvement'
+        LEFT JOIN scores sa ON sa.node_id = c.parent_id AND sa.scorer = s.scorer
+        WHERE n.kind IN ('response', 'improvement')""")
+    # A prompt's rows are replaced on each write to it: the index keeps that a lookup, not a scan.
+    db.execute("CREATE INDEX answer_rewards_by_prompt ON answer_rewards (prompt_id)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial_schema,
     m002_scores_by_node,
     m003_reference_answers_and_rule_sets,
     m004_training_runs,
     m005_annotations_by_node,
+    m006_curation_caches,
 ]
 
 

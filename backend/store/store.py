@@ -17,9 +17,13 @@ from backend.store.jobs import JobQueries
 from backend.store.loading import LoadingQueries
 from backend.store.migrations import migrate, schema_version
 from backend.store.nodes import NodeQueries
+from backend.store.pair_tallies import PairTallyQueries
+from backend.store.prompt_context import PromptContextQueries
+from backend.store.prompt_scores import PromptScoreQueries
 from backend.store.prompts import PromptQueries
 from backend.store.references import ReferenceQueries
 from backend.store.results import ResultQueries
+from backend.store.reward_debug import RewardDebugQueries
 from backend.store.rewards import RewardQueries
 from backend.store.runs import RunQueries
 from backend.store.scores import ScoreQueries
@@ -33,7 +37,7 @@ PROJECT_SUBDIRS = ("jobs", "runs", "exports")
 
 class Store(PromptQueries, NodeQueries, ScoreQueries, AnnotationQueries, SummaryQueries, ResultQueries,
             RewardQueries, TemplateQueries, JobQueries, RunQueries, LoadingQueries, ExportQueries, SettingQueries,
-            ReferenceQueries):
+            ReferenceQueries, PairTallyQueries, PromptScoreQueries, PromptContextQueries, RewardDebugQueries):
     """An open project. Only one process may hold it; use `with Store.open(dir) as store:`."""
 
     def __init__(self, db: Database, project_dir: Path) -> None:

@@ -10,11 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from backend.domain import VERDICT_NODE_KINDS
 from backend.errors import BadInputError
 from backend.store.connection import Database
 from backend.store.prompts import like_pattern
 
 STATES = ("new", "generated", "curated")
+_JUDGEABLE_SQL = ", ".join(f"'{kind}'" for kind in VERDICT_NODE_KINDS)  # fixed literals, not input
+# Nodes that take a verdict and have none yet (a skip counts as seen: it is a verdict of its own).
+_UNDECIDED_SQL = "greatest(coalesce(st.n_judgeable, 0) - coalesce(st.n_verdicts, 0), 0)"
 
 _STATE_SQL = ("CASE WHEN coalesce(st.n_verdicts, 0) + coalesce(st.n_edits, 0) > 0 THEN 'curated' "
               "WHEN coalesce(st.n_nodes, 0) > 0 THEN 'generated' ELSE 'new' END")
@@ -31,6 +35,7 @@ SORT_EXPRESSIONS = {
     "n_nodes": "coalesce(st.n_nodes, 0)",
     "n_verdicts": "coalesce(st.n_verdicts, 0)",
     "state": _STATE_RANK_SQL,
+    "undecided": _UNDECIDED_SQL,
 }
 
 _JOIN_SQL = {
@@ -42,8 +47,9 @@ _FROM = f"FROM prompts p {_JOINS}"
 # The stats tables each sort key and filter condition reads. A page is picked with those joins
 # only (a join over every prompt is most of a page's cost), then its 200 rows get the rest.
 _SORT_TABLES = {"added": (), "text": (), "best_reward": ("r",), "best_gain": ("r",), "n_improving": ("r",),
-                "n_nodes": ("st",), "n_verdicts": ("st",), "state": ("st",)}
-_CONDITION_TABLES = {"pattern": (), "state": ("st",), "min_gain": ("r",), "has_improving": ("r",)}
+                "n_nodes": ("st",), "n_verdicts": ("st",), "state": ("st",), "undecided": ("st",)}
+_CONDITION_TABLES = {"pattern": (), "state": ("st",), "min_gain": ("r",), "has_improving": ("r",),
+                     "has_undecided": ("st",), "ids": ()}
 
 # Filter field -> its condition. Only the conditions of the filters in use are joined into the query:
 # a condition on p.text, even one switched off by a NULL parameter, makes DuckDB read every prompt's text.
@@ -52,11 +58,13 @@ _CONDITIONS = {
     "state": f"({_STATE_SQL}) = $state",
     "min_gain": "r.best_gain >= $min_gain",
     "has_improving": "(coalesce(r.n_improving, 0) > 0) = $has_improving",
+    "has_undecided": f"({_UNDECIDED_SQL} > 0) = $has_undecided",
+    "ids": "p.id = ANY($ids::VARCHAR[])",
 }
 
 # The texts of a page's rows are fetched after paging, by id, for the same reason.
 _PAGE_COLUMNS = f"""p.id, coalesce(st.n_nodes, 0), r.best_reward, r.best_gain, coalesce(r.n_improving, 0),
-    coalesce(st.n_verdicts, 0), {_STATE_SQL}"""
+    coalesce(st.n_verdicts, 0), {_STATE_SQL}, coalesce(st.n_judgeable, 0), {_UNDECIDED_SQL}"""
 _TEXTS = "SELECT id, text FROM prompts WHERE id = ANY($ids::VARCHAR[])"
 
 # Refresh statements; touched_prompts is the staged id set of the prompts to refresh. The refresh
@@ -73,12 +81,26 @@ _DROP_STALE_SCORER_STATS = f"""
         WHERE n.prompt_id = prompt_scorer_stats.prompt_id AND s.scorer = prompt_scorer_stats.scorer
         AND n.kind IN ('response', 'improvement'))"""
 _REFRESH_COUNTS = f"""
-    INSERT INTO prompt_stats
-    SELECT n.prompt_id, count(*), count(s.verdict), count(s.edited_text)
+    INSERT INTO prompt_stats (prompt_id, n_nodes, n_verdicts, n_edits, n_judgeable)
+    SELECT n.prompt_id, count(*), count(s.verdict), count(s.edited_text),
+           count(*) FILTER (WHERE n.kind IN ({_JUDGEABLE_SQL}))
     FROM nodes n LEFT JOIN current_node_states s ON s.node_id = n.id
     WHERE n.prompt_id IN ({_TOUCHED}) GROUP BY n.prompt_id
-    ON CONFLICT (prompt_id) DO UPDATE SET
-        n_nodes = excluded.n_nodes, n_verdicts = excluded.n_verdicts, n_edits = excluded.n_edits"""
+    ON CONFLICT (prompt_id) DO UPDATE SET n_nodes = excluded.n_nodes, n_verdicts = excluded.n_verdicts,
+        n_edits = excluded.n_edits, n_judgeable = excluded.n_judgeable"""
+# Every scored answer of the touched prompts, per scorer, for the reward-debugging views (reward_debug.py).
+_DROP_ANSWER_REWARDS = f"DELETE FROM answer_rewards WHERE prompt_id IN ({_TOUCHED})"
+_REFRESH_ANSWER_REWARDS = f"""
+    INSERT INTO answer_rewards
+    WITH touched AS MATERIALIZED (
+        SELECT id, prompt_id, kind, round, parent_id, text, self_rating FROM nodes
+        WHERE prompt_id IN ({_TOUCHED}))
+    SELECT s.node_id, s.scorer, n.prompt_id, n.kind, n.round, s.value, length(n.text),
+           c.parent_id, sa.value, c.id, c.self_rating
+    FROM touched n JOIN scores s ON s.node_id = n.id
+    LEFT JOIN touched c ON c.id = n.parent_id AND n.kind = 'improvement'
+    LEFT JOIN scores sa ON sa.node_id = c.parent_id AND sa.scorer = s.scorer
+    WHERE n.kind IN ('response', 'improvement')"""
 # best_reward: max R over answers (responses, improvements); gain of an improvement: R(y') minus
 # R(the answer its criticism judged), under the same scorer. Every step is a two-way join behind a
 # MATERIALIZED barrier: left to reorder freely, DuckDB sometimes joined the two score sides on
@@ -119,6 +141,8 @@ class PromptSummary:
     n_improving: int
     n_verdicts: int
     state: str  # 'new' (no nodes) | 'generated' (nodes, nothing curated) | 'curated' (a verdict or edit)
+    n_judgeable: int = 0  # nodes that take a verdict (responses, criticisms, improvements)
+    n_undecided: int = 0  # of those, the ones with no verdict yet (a skip counts as decided)
 
 
 @dataclass
@@ -128,6 +152,8 @@ class PromptFilter:
     min_gain: float | None = None  # best_gain >= this
     has_improving: bool | None = None  # at least one improvement with gain > 0 (False: none)
     scorer: str | None = None  # whose scores; None = Store.default_scorer()
+    has_undecided: bool | None = None  # a node that takes a verdict has none yet (False: all decided)
+    prompt_ids: tuple[str, ...] | None = None  # only these prompts (a selection in a reward plot)
 
 
 class SummaryQueries:
@@ -144,6 +170,8 @@ class SummaryQueries:
             self._db.execute(_REFRESH_COUNTS)
             self._db.execute(_DROP_STALE_SCORER_STATS)
             self._db.execute(_REFRESH_SCORER_STATS)
+            self._db.execute(_DROP_ANSWER_REWARDS)
+            self._db.execute(_REFRESH_ANSWER_REWARDS)
 
     def _filter_params(self, filter: PromptFilter) -> dict[str, Any]:
         """The parameters of the conditions in use (in _CONDITIONS order) plus the scorer."""
@@ -154,6 +182,8 @@ class SummaryQueries:
             "state": filter.state,
             "min_gain": filter.min_gain,
             "has_improving": filter.has_improving,
+            "has_undecided": filter.has_undecided,
+            "ids": list(filter.prompt_ids) if filter.prompt_ids is not None else None,
         }
         used = {name: value for name, value in values.items() if value is not None}
         return used | {"scorer": filter.scorer or self.default_scorer()}
@@ -203,3 +233,10 @@ class SummaryQueries:
         params = self._filter_params(PromptFilter(scorer=scorer))
         rows = self._db.rows(f"SELECT {_PAGE_COLUMNS} {_FROM} WHERE p.id = $id", params | {"id": prompt_id})
         return self._with_texts(rows)[0] if rows else None
+
+    def curation_progress(self) -> tuple[int, int]:
+        """(prompts whose every node that takes a verdict has one, prompts with such nodes): the
+        "curated k of n" of the curation flow, from the stats cache."""
+        row = self._db.row(f"SELECT count(*) FILTER (WHERE {_UNDECIDED_SQL} = 0), count(*) "
+                           "FROM prompt_stats st WHERE st.n_judgeable > 0")
+        return (int(row[0]), int(row[1])) if row else (0, 0)

@@ -22,9 +22,9 @@ def ids(summaries):
 def test_summaries_hold_the_hand_worked_values(project):
     rows = project.list_prompt_summaries(PromptFilter())
     assert rows == [
-        PromptSummary(SODA.id, SODA.text, 7, 3.0, 2.0, 2, 1, "curated"),
-        PromptSummary(HAIKU.id, HAIKU.text, 3, 2.0, -0.5, 0, 0, "generated"),
-        PromptSummary(PERCENT.id, PERCENT.text, 0, None, None, 0, 0, "new"),
+        PromptSummary(SODA.id, SODA.text, 7, 3.0, 2.0, 2, 1, "curated", 7, 6),
+        PromptSummary(HAIKU.id, HAIKU.text, 3, 2.0, -0.5, 0, 0, "generated", 3, 3),
+        PromptSummary(PERCENT.id, PERCENT.text, 0, None, None, 0, 0, "new", 0, 0),
     ]
 
 
@@ -90,5 +90,18 @@ def test_stats_follow_new_scores_and_cleared_verdicts(project):
 
 
 def test_one_prompt_summary(project):
-    assert project.prompt_summary(HAIKU.id) == PromptSummary(HAIKU.id, HAIKU.text, 3, 2.0, -0.5, 0, 0, "generated")
+    assert project.prompt_summary(HAIKU.id) == PromptSummary(HAIKU.id, HAIKU.text, 3, 2.0, -0.5, 0, 0, "generated",
+                                                             3, 3)
     assert project.prompt_summary("missing") is None
+
+
+def test_undecided_nodes_filter_and_curation_progress(project):
+    """One accepted node of seven leaves SODA undecided; deciding the rest makes it curated."""
+    assert ids(project.list_prompt_summaries(PromptFilter(has_undecided=True))) == [SODA.id, HAIKU.id]
+    assert project.curation_progress() == (0, 2)
+    soda_nodes = [row[0] for row in project._db.rows("SELECT id FROM nodes WHERE prompt_id = ?", [SODA.id])]
+    for node_id in soda_nodes:
+        project.add_annotation(Annotation(node_id, "skip", author="ann"))
+    assert ids(project.list_prompt_summaries(PromptFilter(has_undecided=True))) == [HAIKU.id]
+    assert project.curation_progress() == (1, 2)
+    assert ids(project.list_prompt_summaries(PromptFilter(prompt_ids=(HAIKU.id, PERCENT.id)))) == [HAIKU.id, PERCENT.id]

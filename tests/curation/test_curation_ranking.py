@@ -1,0 +1,74 @@
+"""One ranking scorer per project: pinned once, untouched by jobs that bring other scorers, switched
+only on purpose (with the reward-decided pairs rebuilt), and every job scores with it."""
+
+import doctest
+
+import pytest
+
+from backend.config import ScorerSpec
+from backend.curation import provenance, ranking, undecided
+from backend.curation.derived import refresh_pairs
+from backend.domain import Score
+from backend.errors import UserError
+from backend.store.scores import LATEST_SCORER_SETTING
+from tests.gui.curation_store_fixture import SCORER, build_curation_project
+
+
+@pytest.fixture
+def project(tmp_path):
+    built = build_curation_project(tmp_path)
+    yield built
+    built.store.close()
+
+
+def test_worked_examples_in_the_docstrings_hold():
+    for module in (ranking, undecided, provenance):
+        assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_a_job_with_another_scorer_does_not_re_rank_the_project(project):
+    store = project.store
+    assert ranking.ranking_scorer(store) == SCORER  # pinned when the fixture's pairs were built
+    store.add_scores([Score("i12", "likelihood:embedded", 5.0), Score("r", "likelihood:embedded", 0.0)])
+    assert store.get_setting(LATEST_SCORER_SETTING) == "likelihood:embedded"  # the newest scores...
+    refresh_pairs(store, [project.p1])
+    assert ranking.ranking_scorer(store) == SCORER  # ...do not change the ranking
+    response = next(p for p in store.pairs(prompt_id=project.p1) if p.kind == "response")
+    assert response.chosen_node_id == "i11"  # still y'* under the ranking scorer (0.9), not i12
+
+
+def test_switching_rebuilds_the_reward_decided_pairs_and_says_how_many_changed(project):
+    store = project.store
+    store.add_scores([Score("r", "other", 0.0), Score("i11", "other", 0.1), Score("i12", "other", 0.8),
+                      Score("i21", "other", 0.2), Score("i22", "other", 0.3)])
+    before = {p.kind: (p.chosen_node_id, p.rejected_node_id) for p in store.pairs(prompt_id=project.p1)}
+    switch = ranking.switch_ranking_scorer(store, "other")
+    after = {p.kind: (p.chosen_node_id, p.rejected_node_id) for p in store.pairs(prompt_id=project.p1)}
+    assert before["response"] == ("i11", "r") and after["response"] == ("i12", "r")
+    assert (switch.before, switch.after, switch.prompts) == (SCORER, "other", 2)
+    # changed = pairs no longer made + pairs newly made, counted from the stored ids
+    assert switch.changed_pairs == len(set(before.items()) ^ set(after.items()))
+    assert ranking.ranking_scorer(store) == "other"
+    with pytest.raises(UserError, match="No node has a score from 'missing'"):
+        ranking.switch_ranking_scorer(store, "missing")
+
+
+def test_jobs_score_with_the_ranking_scorer_first(project):
+    store = project.store
+    settings_scorer = ScorerSpec(kind="likelihood", model="embedded")
+    with pytest.raises(UserError, match="ranks by likelihood:test"):
+        ranking.job_scorers(store, [settings_scorer])  # 'likelihood:test' has no folder the app knows
+    ranking.choose_ranking_scorer(store, ScorerSpec(kind="relevance", model="embedded"))
+    assert [s.label for s in ranking.job_scorers(store, [settings_scorer])] == [
+        "relevance:embedded", "likelihood:embedded"]
+    assert [s.label for s in ranking.job_scorers(store, [ScorerSpec(kind="relevance", model="embedded")])] == [
+        "relevance:embedded"]
+
+
+def test_a_new_project_takes_the_first_scorer_asked_for(tmp_path):
+    from backend.store import Store
+
+    with Store.create(tmp_path / "p") as store:
+        assert ranking.job_scorers(store, [ScorerSpec(kind="relevance", model="embedded")])[0].label == \
+            "relevance:embedded"
+        assert ranking.ranking_scorer(store) == "relevance:embedded"
