@@ -3,11 +3,13 @@ continuous-batching loop.
 
 It computes what transformers' modules compute, with fewer operations: q/k/v in one matrix product,
 gate/up in one, weights laid out once for oneDNN (packed_linear.py), one RMS-norm call, no module or
-keyword plumbing. A decode step of a few rows is ~900 small operations in transformers' forward, which
-cost as much as reading the weights on these CPUs; here it is ~16 per layer. It is checked against the
-model's own forward when it is built, and not used where the two disagree.
+keyword plumbing (~16 operations per layer instead of ~30). Measured on SmolLM2-135M, one thread, 8 rows:
+the same logits bit for bit, ~5 % less CPU per decode step (65 vs 69 ms; most of a step is reading the
+weights and the keys). It is checked against the model's own forward when it is built, and not used
+where the two disagree.
 
-Used for the loop's prefill and decode (with a SlotCache); everything else keeps the model's forward.
+Used for the loop's prefill and decode (with a SlotCache) and for ratings after a stored prefix;
+everything else keeps the model's forward.
 """
 
 from __future__ import annotations
