@@ -2,7 +2,9 @@
 
 A command module defines `register(subparsers)` which adds its parser and sets `func=handler`;
 a handler takes the parsed args and returns an exit code. A `UserError` (bad input the person can
-fix) ends the program with its one-line message and exit code 2 — never a traceback.
+fix) ends the program with its one-line message and exit code 2 — never a traceback; so does a
+database that fails mid-command (a damaged file) and a file-system error (a full disk). Commands
+open a project with `backend.cli.opening.open_project`, which first tidies what a killed run left.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ COMMAND_MODULES = (
     "io_cmds",  # import, export
     "worker_cmds",  # generate, chain, score, refine
     "curation_cmds",  # annotate
+    "job_cmds",  # jobs, resume, conflicts, doctor
 )
 
 
@@ -44,6 +47,19 @@ def run_command(argv: list[str]) -> int:
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"avr-studio {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the disk, not the program: a full disk, a folder that vanished
+        print(f"avr-studio {args.command}: {exc.strerror or exc}"
+              + (f": {exc.filename}" if exc.filename else "") + "; check the disk and the path, then try again",
+              file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from backend.store.connection import database_error_message
+
+        message = database_error_message(exc)
+        if message is None:
+            raise  # a bug: its traceback is what a report needs
+        print(f"avr-studio {args.command}: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"avr-studio {args.command}: interrupted", file=sys.stderr)

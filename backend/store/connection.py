@@ -1,5 +1,6 @@
-"""The one adapter around a DuckDB connection: opening (with a readable lock error), one cursor per
-thread, parameterised execution, bulk inserts from Arrow tables, and nestable transactions.
+"""The one adapter around a DuckDB connection: opening (with a readable lock error and a readable
+"this file is damaged" error), one cursor per thread, parameterised execution, bulk inserts from Arrow
+tables, and nestable transactions.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import duckdb
 import psutil
 import pyarrow as pa
 
-from backend.errors import ProjectLockedError
+from backend.errors import ProjectLockedError, UserError
 
 _PID_IN_LOCK_MESSAGE = re.compile(r"PID (\d+)")
 
@@ -40,6 +41,36 @@ def lock_error(db_path: Path, exc: duckdb.Error) -> ProjectLockedError:
     )
 
 
+class DamagedProjectError(UserError):
+    """The project's database file (or its write-ahead log) cannot be read. It is left as it is."""
+
+
+def damaged_error(db_path: Path, exc: BaseException) -> DamagedProjectError:
+    """One line: which file, that it cannot be read, and what to do. The file is never overwritten."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    wal = Path(f"{db_path}.wal")
+    culprit = wal if "WAL" in text and wal.exists() else db_path
+    reason = "it is not a valid DuckDB database" if "not a valid DuckDB" in text else "it is damaged"
+    if culprit == wal:
+        advice = (f"move {wal.name} aside to open the project as of its last checkpoint (the newest changes are "
+                  "lost; jobs' journals still hold their results), or restore a backup")
+    else:
+        advice = (f"restore {db_path.name} from a backup; `avr-studio doctor {db_path.parent}` says what is still "
+                  "readable")
+    detail = text if len(text) <= 160 else text[:157] + "..."
+    return DamagedProjectError(f"{culprit} cannot be read: {reason} ({detail}). It was left as it is; {advice}.")
+
+
+def database_error_message(exc: BaseException) -> str | None:
+    """A one-line message for a DuckDB error met while using a project (a damaged page read mid-command),
+    or None when `exc` is not a database error (a bug keeps its traceback)."""
+    if not isinstance(exc, duckdb.Error):
+        return None
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return (f"the project database could not be read or written ({text[:200]}). If this repeats, the file is "
+            "damaged: restore project.duckdb from a backup; `avr-studio doctor DIR` says what is readable.")
+
+
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
     text = str(exc)
     return "lock" in text.lower() and ("Conflicting" in text or "PID" in text)
@@ -59,10 +90,17 @@ class Database:
     def open(cls, path: Path) -> Database:
         try:
             connection = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            if _is_lock_conflict(exc):
+        except duckdb.Error as exc:
+            if isinstance(exc, duckdb.IOException) and _is_lock_conflict(exc):
                 raise lock_error(path, exc) from None
+            if path.exists():
+                raise damaged_error(path, exc) from None
             raise
+        try:
+            connection.execute("SELECT count(*) FROM duckdb_tables()").fetchall()  # the catalog reads
+        except duckdb.Error as exc:
+            connection.close()
+            raise damaged_error(path, exc) from None
         # Timestamps go in and out as UTC whatever the machine's zone is.
         connection.execute("SET TimeZone = 'UTC'")
         # No query of ours needs to spill much; cap it so a bad plan fails instead of filling the disk.

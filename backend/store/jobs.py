@@ -1,12 +1,17 @@
-"""Jobs and journal import offsets (training runs live in runs.py)."""
+"""Jobs, their notes and refused results, and journal import offsets (training runs live in runs.py)."""
 
 from __future__ import annotations
 
 from backend.domain import Job, now
 from backend.store.codec import from_json, to_json, utc
 from backend.store.connection import Database
+from backend.store.job_notes import JobNoteQueries
+from backend.store.slot_conflicts import SlotConflictQueries
 
-FINISHED_STATUSES = ("finished", "failed", "cancelled")
+# "interrupted": the job's worker went away without a last word (the app or the CLI was killed);
+# what it journalled is kept and the job can be resumed (`backend.worker.submission.resume_job`).
+FINISHED_STATUSES = ("finished", "failed", "cancelled", "interrupted")
+ACTIVE_STATUSES = ("queued", "running")
 _JOB_COLUMNS = "id, kind, status, request, created_at, finished_at, error"
 
 
@@ -16,7 +21,7 @@ def _job_from_row(row: tuple) -> Job:
                finished_at=finished_at, error=error)
 
 
-class JobQueries:
+class JobQueries(JobNoteQueries, SlotConflictQueries):
     _db: Database
 
     def add_job(self, job: Job) -> None:
@@ -34,6 +39,12 @@ class JobQueries:
 
     def jobs(self) -> list[Job]:
         rows = self._db.rows(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at, id")
+        return [_job_from_row(row) for row in rows]
+
+    def active_jobs(self) -> list[Job]:
+        """Jobs whose row says queued or running."""
+        rows = self._db.rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE status IN (?, ?) ORDER BY created_at, id",
+                             list(ACTIVE_STATUSES))
         return [_job_from_row(row) for row in rows]
 
     def get_job(self, job_id: str) -> Job | None:

@@ -211,6 +211,22 @@ def m006_curation_caches(db: Database) -> None:
     db.execute("CREATE INDEX answer_rewards_by_prompt ON answer_rewards (prompt_id)")
 
 
+def m007_job_notes_and_slot_conflicts(db: Database) -> None:
+    """What ingesting a job's journal had to say (a skipped bad line, refused results), kept so the
+    app's job panel and the CLI can show it after the fact; and the results refused because their
+    tree slot was already full (a killed job's orphaned worker and a new run grew the same slot):
+    the refused text stays here, beside the nodes that hold the slot, instead of overfilling the tree."""
+    db.execute("""CREATE TABLE job_notes (
+        job_id VARCHAR NOT NULL, level VARCHAR NOT NULL, text VARCHAR NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL, seq BIGINT NOT NULL)""")
+    db.execute("CREATE INDEX job_notes_by_job ON job_notes (job_id)")
+    db.execute("""CREATE TABLE slot_conflicts (
+        node_id VARCHAR PRIMARY KEY, job_id VARCHAR NOT NULL, prompt_id VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL, parent_id VARCHAR, text VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+        occupants JSON, scores JSON, record JSON, created_at TIMESTAMPTZ NOT NULL)""")
+    db.execute("CREATE INDEX slot_conflicts_by_prompt ON slot_conflicts (prompt_id)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial_schema,
     m002_scores_by_node,
@@ -218,6 +234,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m004_training_runs,
     m005_annotations_by_node,
     m006_curation_caches,
+    m007_job_notes_and_slot_conflicts,
 ]
 
 

@@ -11,8 +11,30 @@ import os
 import signal
 import sys
 
+PARENT_PID_ENV = "AVR_STUDIO_PARENT_PID"  # set by the client that starts the worker (backend.worker.client)
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker when the process that started it dies (a kill -9 of
+    the app or the CLI): an orphan that went on working would journal results that a new run, already
+    planning from the database, grows again. Elsewhere the orphan notices its closed stdin and stops,
+    and the next opener waits for it (`backend.worker.recovery`)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    expected = os.environ.get(PARENT_PID_ENV, "")
+    if expected.isdigit() and os.getppid() != int(expected):
+        os._exit(0)  # the parent died before the request above: nobody is listening
+
 
 def main() -> int:
+    die_with_parent()
     protocol_out = io.TextIOWrapper(os.fdopen(os.dup(1), "wb"), encoding="utf-8", line_buffering=False)
     os.dup2(2, 1)  # C-level writes to fd 1 now land on stderr
     sys.stdout = sys.stderr

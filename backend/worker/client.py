@@ -42,6 +42,7 @@ class WorkerClient:
             # environment needs avr-studio installed instead.)
             child_env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, child_env.get("PYTHONPATH")) if p)
         child_env.setdefault("PYTHONUNBUFFERED", "1")
+        child_env["AVR_STUDIO_PARENT_PID"] = str(os.getpid())  # backend.worker.__main__.die_with_parent
         self._log_handle = self.log_path.open("ab")
         try:
             self.process = subprocess.Popen(
@@ -81,19 +82,24 @@ class WorkerClient:
             code = self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
-        tail = self._log_tail()
+        last = self._last_log_line()
         return WorkerCrashedError(
-            f"The worker process crashed (exit code {code}). Its log is {self.log_path}"
-            + (f"; last lines:\n{tail}" if tail else ".")
-            + "\nResults it journalled are kept; run the command again to resume.")
+            f"The worker process stopped unexpectedly (exit code {code}"
+            + (f"; its last words: {last}" if last else "")
+            + f"). Its log is {self.log_path}. Results it journalled are kept; run the command again to resume.")
 
-    def _log_tail(self, lines: int = 8) -> str:
+    def _last_log_line(self, most: int = 160) -> str:
+        """The log's last non-empty line, shortened: often the error itself (e.g. 'MemoryError')."""
         try:
             self._log_handle.flush()
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+            with self.log_path.open("rb") as handle:
+                handle.seek(max(handle.seek(0, os.SEEK_END) - 4096, 0))
+                text = handle.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
-        return "\n".join(text.strip().splitlines()[-lines:])
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        last = lines[-1] if lines else ""
+        return last if len(last) <= most else last[: most - 3] + "..."
 
     def next_event(self, timeout_s: float | None = None) -> protocol.Message | None:
         """The next event, None on timeout; WorkerCrashedError if the process is gone."""

@@ -18,7 +18,9 @@ from backend import protocol
 from backend.domain import Chain, Node, Score
 from backend.errors import JobCancelled
 from backend.job_requests import JobRequest
-from backend.worker.journal import LOG_NAME, REQUEST_NAME, JournalWriter, read_records
+from backend.worker.job_lock import JobLock
+from backend.worker.journal import LOG_NAME, REQUEST_NAME, BadJournalLine, JournalWriter, read_records
+from backend.worker.request_tally import RequestTally
 
 _PROGRESS_EVERY_S = 0.5  # throttle: a progress event per node would flood a slow reader
 
@@ -75,6 +77,9 @@ def read_request(job_dir: Path) -> JobRequest:
 
 
 class JobContext:
+    """Opens the job for this worker: takes the job's lock (one worker per job: `job_lock`), reads
+    what an earlier run journalled, and opens the journal and log for appending. `close` releases all."""
+
     def __init__(self, job: protocol.SubmitJob, emit: Callable[[protocol.Message], None],
                  cancelled: threading.Event) -> None:
         self.job_id = job.job_id
@@ -82,13 +87,22 @@ class JobContext:
         self.emit = emit
         self._cancelled = cancelled
         self.job_dir.mkdir(parents=True, exist_ok=True)
-        # Records from an earlier run of this job (a crash, then a resubmit): jobs skip what is there.
-        self.previous_records = [record for _, record in read_records(self.job_dir)]
-        self.journalled: list[Node | Score | Chain] = [
-            obj for obj in map(protocol.record_to_object, self.previous_records) if obj is not None]
-        self.journal = JournalWriter(self.job_dir)
-        self._log_handle = (self.job_dir / LOG_NAME).open("a", encoding="utf-8")
+        self._lock = JobLock(self.job_dir)  # JobBusyError while another worker runs this job
+        try:
+            self._log_handle = (self.job_dir / LOG_NAME).open("a", encoding="utf-8")
+            # Records from an earlier run of this job (a crash, then a resubmit): jobs skip what is there.
+            self.previous_records = [record for _, record in read_records(self.job_dir, on_bad=self._bad_line)]
+            self.journalled: list[Node | Score | Chain] = [
+                obj for obj in map(_object_or_none, self.previous_records) if obj is not None]
+            self.journal = JournalWriter(self.job_dir)
+        except BaseException:
+            self._lock.release()
+            raise
         self.progress = ProgressMeter(self)
+        self.requests = RequestTally()  # every model request's outcome (`request_tally.TalliedEngine`)
+
+    def _bad_line(self, bad: BadJournalLine) -> None:
+        self.log("warning", f"journal line {bad.line} (byte {bad.offset}) was skipped: {bad.reason}")
 
     def is_cancelled(self) -> bool:
         return self._cancelled.is_set()
@@ -117,3 +131,12 @@ class JobContext:
     def close(self) -> None:
         self.journal.close()
         self._log_handle.close()
+        self._lock.release()
+
+
+def _object_or_none(record: dict[str, Any]) -> Node | Score | Chain | None:
+    """The stored object of an earlier run's record; None for a record this version cannot read."""
+    try:
+        return protocol.record_to_object(record)
+    except (TypeError, ValueError):
+        return None

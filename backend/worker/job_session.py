@@ -47,12 +47,25 @@ def run_prepared_job(job: PreparedJob, store=None, python_executable: str = sys.
         raise
     finally:
         if store is not None:
-            ingest_journal(store, job.job_dir, job.job_id)
-            error = None
-            if outcome.failure is not None:
-                error = f"{outcome.failure.title}: {outcome.failure.what_to_do}"
-            store.update_job(job.job_id, outcome.status, error)
+            ingest_journal(store, job.job_dir, job.job_id, on_warning=_warn)
+            store.update_job(job.job_id, outcome.status, outcome_error(outcome))
     return outcome
+
+
+def outcome_error(outcome: JobOutcome) -> str | None:
+    """What the jobs table keeps as the job's error: the failure, or how many requests of a finished
+    job failed (a partial result)."""
+    if outcome.failure is not None:
+        return f"{outcome.failure.title}: {outcome.failure.what_to_do}"
+    failed = outcome.summary.get("failed_requests", 0)
+    if outcome.status == "finished" and failed:
+        return (f"{failed} of {outcome.summary.get('requests', failed)} model requests failed; first error: "
+                f"{outcome.summary.get('first_error')}")
+    return None
+
+
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
 
 
 def _follow(client: WorkerClient, submit: protocol.SubmitJob, store, outcome: JobOutcome,
@@ -88,7 +101,7 @@ def _apply(event: protocol.Message, submit: protocol.SubmitJob, store, outcome: 
         if keep_records:
             outcome.records.append(event.record)
         if store is not None and time.monotonic() - state["last_ingest"] >= INGEST_EVERY_S:
-            ingest_journal(store, submit.job_dir, submit.job_id)
+            ingest_journal(store, submit.job_dir, submit.job_id, on_warning=_warn)
             state["last_ingest"] = time.monotonic()
     elif isinstance(event, protocol.JobFinished):
         outcome.status, outcome.summary = "finished", event.summary

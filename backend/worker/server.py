@@ -43,17 +43,37 @@ def _devices() -> list[str]:
     return devices
 
 
+TIMEOUT_ADVICE = ("A slow server needs a longer timeout: --timeout SECONDS on the command line, "
+                  "or the model's timeout in Settings.")
+
+
 def failure_event(job_id: str, error: BaseException, log_path: str) -> protocol.JobFailed:
     """A JobFailed that tells a person what to do: the UserError's own message, or where the bug is."""
+    from backend.engines.http_retry import ServerReplyError
+
     trace = "".join(traceback.format_exception(error))
     if isinstance(error, ModelLoadError):
         return protocol.JobFailed(job_id, "The model could not be loaded", str(error), trace)
     if isinstance(error, UserError):
         return protocol.JobFailed(job_id, "The job could not run", str(error), trace)
+    if isinstance(error, ServerReplyError | ConnectionError | TimeoutError):  # the server's fault, not ours
+        return protocol.JobFailed(job_id, "The model server could not be used", _with_timeout_advice(str(error)),
+                                  trace)
     return protocol.JobFailed(
         job_id, f"The job stopped on an unexpected error: {type(error).__name__}: {error}",
         f"This is a bug in AvR Studio. The full traceback is in {log_path}; please report it. "
         "Results produced before the error are kept; submitting the job again resumes it.", trace)
+
+
+def all_requests_failed_event(job_id: str, tally) -> protocol.JobFailed:
+    """Every model request of the job failed, so it produced nothing: say so, with the first error."""
+    return protocol.JobFailed(
+        job_id, f"Every request to the model failed ({tally.failed} of {tally.total})",
+        _with_timeout_advice(f"First error: {tally.first_error}"))
+
+
+def _with_timeout_advice(text: str) -> str:
+    return f"{text} {TIMEOUT_ADVICE}" if "in time" in text or "timed out" in text.lower() else text
 
 
 class WorkerServer:
@@ -135,6 +155,9 @@ class WorkerServer:
                 f"The job folder {job.job_dir} cannot be written ({exc}). Check the disk and permissions."),
                 job.job_dir))
             return
+        except UserError as exc:  # another worker still runs this job
+            self.emit(failure_event(job.job_id, exc, job.job_dir))
+            return
         try:
             request = read_request(ctx.job_dir)
         except protocol.ProtocolError as exc:
@@ -157,7 +180,11 @@ class WorkerServer:
         else:
             if cancelled.is_set():
                 self.emit(protocol.JobCancelled(job.job_id))
+            elif ctx.requests.all_failed:
+                event = all_requests_failed_event(job.job_id, ctx.requests)
+                ctx.log("error", event.title, detail=event.what_to_do)
+                self.emit(event)
             else:
-                self.emit(protocol.JobFinished(job.job_id, summary or {}))
+                self.emit(protocol.JobFinished(job.job_id, {**(summary or {}), **ctx.requests.summary()}))
         finally:
             ctx.close()

@@ -75,3 +75,65 @@ def prepare_job(request: JobRequest, *, store=None, jobs_dir: Path | str | None 
         store.add_job(Job(id=job_id, kind=request.KIND, status="queued",
                           request=row_request(encoded, request.BULKY)))
     return PreparedJob(job_id, request.KIND, job_dir)
+
+
+RESUMABLE_STATUSES = ("interrupted", "failed", "cancelled")
+
+
+def resume_job(store, job_id: str | None = None) -> PreparedJob:
+    """Make an interrupted (or failed, or cancelled) job of the project ready to run again in its own
+    folder: the worker skips what its journal holds (`backend.worker.context`), so it does only the rest.
+    Without `job_id`, the most recent interrupted job. A Stage I job's request is refreshed with the
+    trees as stored now, so it fills only the slots still missing (another run may have grown some)."""
+    from backend.errors import UserError
+    from backend.worker import job_lock
+
+    job = _job_to_resume(store, job_id)
+    job_dir = Path(store.jobs_dir) / job.id
+    if job_lock.is_running(job_dir):
+        raise UserError(f"job {job.id} is still running in a worker; wait for it to end, or cancel it")
+    if job.status not in RESUMABLE_STATUSES and not (job.status == "finished" and job.error):
+        raise UserError(f"job {job.id} is {job.status}; only an interrupted, failed or cancelled job (or one whose "
+                        "requests partly failed) can be resumed")
+    request = _refreshed(store, _read_request(job_dir, job.id))
+    temp = job_dir / f".{REQUEST_NAME}.tmp"
+    temp.write_text(json.dumps(protocol.encode_request(request), ensure_ascii=False), encoding="utf-8")
+    temp.replace(job_dir / REQUEST_NAME)
+    store.update_job(job.id, "queued", None)
+    return PreparedJob(job.id, job.kind, job_dir)
+
+
+def _job_to_resume(store, job_id: str | None) -> Job:
+    from backend.errors import UserError
+
+    if job_id is not None:
+        job = store.get_job(job_id)
+        if job is None:
+            raise UserError(f"the project has no job {job_id!r}; `avr-studio jobs DIR` lists them")
+        return job
+    interrupted = [job for job in store.jobs() if job.status == "interrupted"]
+    if not interrupted:
+        raise UserError("the project has no interrupted job; name the job to resume (`avr-studio jobs DIR` "
+                        "lists them)")
+    return interrupted[-1]
+
+
+def _read_request(job_dir: Path, job_id: str) -> JobRequest:
+    from backend.errors import UserError
+    from backend.worker.context import read_request
+
+    try:
+        return read_request(job_dir)
+    except protocol.ProtocolError as exc:
+        raise UserError(f"job {job_id} cannot be resumed: {exc}") from None
+
+
+def _refreshed(store, request: JobRequest) -> JobRequest:
+    from backend.job_requests import Stage1Request
+
+    if not isinstance(request, Stage1Request):
+        return request
+    from backend.worker.request_builders import stage1_request
+
+    return stage1_request(store, list(request.prompts), request.model, list(request.scorers), request.tree,
+                          request.sampling, request.templates)

@@ -50,7 +50,8 @@ def test_generate_then_score_then_chain_in_a_project(project, capsys):
         [job] = [j for j in store.jobs() if j.kind == "stage1"]
         assert job.status == "finished" and job.finished_at is not None
         job_dir = project / "jobs" / job.id
-        assert {p.name for p in job_dir.iterdir()} == {"request.json", "journal.jsonl", "log.txt", "worker.log"}
+        assert {p.name for p in job_dir.iterdir()} == {"request.json", "journal.jsonl", "log.txt", "worker.log",
+                                                       "worker.lock"}
 
     assert run_command(["score", str(project), "--prompts", "2", "--scorer", f"likelihood:{tiny_chat_model_dir()}"]) == 0
     assert "Scored 10 answers with likelihood:chat" in capsys.readouterr().out

@@ -83,3 +83,112 @@ def test_pending_journals_of_every_job_folder_are_imported_at_start(tmp_path):
         assert ingest_pending_journals(store) == 3
         assert ingest_pending_journals(store) == 0
         assert len(store.nodes_for_prompt(prompt_id)) == 3
+
+
+def write_journal(job_dir, lines):
+    job_dir.mkdir(parents=True, exist_ok=True)
+    journal_path(job_dir).write_bytes(b"".join(lines))
+
+
+def as_line(record):
+    return json.dumps(record).encode() + b"\n"
+
+
+def test_a_garbage_line_is_skipped_with_a_note_naming_job_line_and_offset(tmp_path):
+    store, prompt_id = make_store(tmp_path)
+    job_dir = store.jobs_dir / "j3"
+    records = tree_records(prompt_id)
+    lines = [as_line(records[0]), b"\x00\x00garbage from a damaged block\n", *map(as_line, records[1:])]
+    write_journal(job_dir, lines)
+    seen = []
+    with store:
+        assert ingest_journal(store, job_dir, "j3", on_warning=seen.append) == 6  # every record after it too
+        assert [n.id for n in store.nodes_for_prompt(prompt_id)] == ["r1", "c1", "i1"]
+        [note] = store.job_notes("j3")
+        assert note.level == "warning" and seen == [note.text]
+        assert f"journal line 2 (byte {len(lines[0])})" in note.text and "j3" in note.text
+        # the offset passed the bad line: the next open neither re-reads nor re-reports it
+        assert ingest_journal(store, job_dir, "j3", on_warning=seen.append) == 0
+        assert len(store.job_notes("j3")) == 1 and len(seen) == 1
+
+
+def test_a_bad_last_line_is_reported_once(tmp_path):
+    store, prompt_id = make_store(tmp_path)
+    job_dir = store.jobs_dir / "j4"
+    write_journal(job_dir, [as_line(tree_records(prompt_id)[0]), b"[1, 2]\n", as_line({"type": "node", "id": 5})])
+    with store:
+        assert ingest_journal(store, job_dir, "j4") == 1
+        texts = [note.text for note in store.job_notes("j4")]
+        assert len(texts) == 2 and "line 2" in texts[0] and "line 3" in texts[1]
+        assert ingest_pending_journals(store) == 0 and len(store.job_notes("j4")) == 2
+
+
+def stage1_job(store, job_id, criticisms=2, improvements=1):
+    job_dir = store.jobs_dir / job_id
+    job_dir.mkdir(parents=True)
+    (job_dir / "request.json").write_text(json.dumps(
+        {"kind": "stage1", "tree": {"criticisms": criticisms, "improvements": improvements, "rating_retries": 4}}))
+    return job_dir
+
+
+def node(node_id, prompt_id, kind, parent=None, job="j"):
+    return protocol.node_record(Node(node_id, prompt_id, kind, f"text of {node_id}", parent_id=parent, job_id=job))
+
+
+def test_a_result_for_a_full_slot_is_refused_and_kept_as_a_conflict(tmp_path):
+    """The race of a killed CLI: its orphaned worker journals a criticism after a new run filled the slot."""
+    store, prompt_id = make_store(tmp_path)
+    new_run = stage1_job(store, "new")
+    orphan = stage1_job(store, "orphan")
+    writer = JournalWriter(new_run)
+    for record in (node("r", prompt_id, "response"), node("c1", prompt_id, "criticism", "r"),
+                   node("c2", prompt_id, "criticism", "r")):
+        writer.append(record)
+    writer.close()
+    writer = JournalWriter(orphan)
+    for record in (node("late-root", prompt_id, "response", job="orphan"),
+                   node("c3", prompt_id, "criticism", "r", job="orphan"),
+                   node("i3", prompt_id, "improvement", "c3", job="orphan"),
+                   protocol.score_record(Score("i3", "classifier:rm", 0.9)),
+                   node("i1", prompt_id, "improvement", "c1", job="orphan")):
+        writer.append(record)
+    writer.close()
+    with store:
+        ingest_journal(store, new_run, "new")
+        seen = []
+        assert ingest_journal(store, orphan, "orphan", on_warning=seen.append) == 1  # only i1 fits
+        tree = {n.id: n for n in store.nodes_for_prompt(prompt_id)}
+        assert set(tree) == {"r", "c1", "c2", "i1"}  # one root, two criticisms: never overfull
+        conflicts = {c.node_id: c for c in store.slot_conflicts(prompt_id)}
+        assert set(conflicts) == {"late-root", "c3", "i3"}
+        assert conflicts["c3"].text == "text of c3" and conflicts["c3"].occupants == ("c1", "c2")
+        assert conflicts["late-root"].occupants == ("r",) and conflicts["i3"].occupants == ("c3",)
+        assert conflicts["i3"].scores == {"classifier:rm": 0.9}
+        assert store.scores_for_prompt(prompt_id, "classifier:rm") == {}
+        assert len(seen) == 1 and "3 result(s) were refused" in seen[0]
+        # reading the journals again changes nothing
+        store.set_journal_offset("orphan", 0)
+        store.set_journal_offset("new", 0)
+        ingest_pending_journals(store)
+        assert {n.id for n in store.nodes_for_prompt(prompt_id)} == set(tree)
+        assert store.count_slot_conflicts() == 3
+
+
+def test_jobs_that_are_not_stage1_may_add_children_beyond_the_tree(tmp_path):
+    store, prompt_id = make_store(tmp_path)
+    grow = stage1_job(store, "grow", criticisms=1, improvements=1)
+    writer = JournalWriter(grow)
+    for record in (node("r", prompt_id, "response"), node("c", prompt_id, "criticism", "r"),
+                   node("i", prompt_id, "improvement", "c")):
+        writer.append(record)
+    writer.close()
+    regenerate = store.jobs_dir / "regen"
+    regenerate.mkdir()
+    (regenerate / "request.json").write_text(json.dumps({"kind": "regenerate"}))
+    writer = JournalWriter(regenerate)
+    writer.append(node("i2", prompt_id, "improvement", "c", job="regen"))
+    writer.close()
+    with store:
+        ingest_pending_journals(store)
+        assert {n.id for n in store.nodes_for_prompt(prompt_id)} == {"r", "c", "i", "i2"}
+        assert store.count_slot_conflicts() == 0

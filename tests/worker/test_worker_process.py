@@ -98,7 +98,8 @@ def test_a_dead_worker_raises_a_clear_error_pointing_at_its_log(tmp_path):
         client.next_event(timeout_s=30)
     assert isinstance(caught.value, UserError)
     message = str(caught.value)
-    assert "crashed" in message and "exit code -9" in message and str(tmp_path / "w.log") in message
+    assert "stopped unexpectedly" in message and "exit code -9" in message and str(tmp_path / "w.log") in message
+    assert "\n" not in message  # one line (the README promises it), the log's path in it
     with pytest.raises(WorkerCrashedError):
         client.cancel("any")  # writing to a dead worker says the same
     client.close()

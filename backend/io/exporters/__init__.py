@@ -1,7 +1,9 @@
 """Export a project's pairs, RSFT samples or long thoughts for training elsewhere (TRL, LLaMA-Factory, AvR layout).
 
 `export` reads from the store; `export_rows` does the same from plain lists, so callers that built
-pairs themselves (or tests) need no store. Files are written atomically.
+pairs themselves (or tests) need no store. Files are written atomically; an export from a project
+lists its temp files under `<project>/exports/.writing/` so that opening the project removes those a
+killed export left (`backend.io.exporters.files.remove_stale_temp_files`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from backend.domain import Pair, SftSample
 from backend.errors import BadInputError, UserError
 from backend.io.exporters import rows as row_layouts
-from backend.io.exporters.files import FILE_FORMATS, file_format_of, write_rows
+from backend.io.exporters.files import FILE_FORMATS, LEDGER_DIR, file_format_of, ledger, write_rows
 from backend.io.exporters.llamafactory import write_folder
 from backend.io.reports import ExportReport
 
@@ -45,7 +47,8 @@ def export(store: Any, kind: str, format: str, out: Path | str, file_format: str
         what = f"{pair_kind} pairs" if pair_kind else kind.replace("-", " ") + " samples"
         raise UserError(f"nothing to export: the project has no {what} yet; build them first "
                         "(curate trees, then build pairs / samples)")
-    return export_rows(items, kind, format, out, file_format)
+    with ledger(Path(store.exports_dir) / LEDGER_DIR):
+        return export_rows(items, kind, format, out, file_format)
 
 
 def export_rows(items: Sequence[Pair | SftSample], kind: str, format: str, out: Path | str,

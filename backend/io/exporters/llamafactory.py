@@ -26,6 +26,9 @@ def write_folder(rows: list[dict[str, Any]], folder: Path, kind: str, file_forma
     """Write the data file and our `dataset_info.json` entry; returns both paths."""
     if folder.exists() and not folder.is_dir():
         raise BadInputError(f"{folder}: a LLaMA-Factory export needs a folder for --out, not a file")
+    if not folder.exists() and folder.suffix.lower() in (".json", ".jsonl", ".parquet"):
+        raise BadInputError(f"{folder}: a LLaMA-Factory export writes a folder (the data file and its "
+                            f"dataset_info.json); give --out a folder name such as {folder.with_suffix('').name!r}")
     name = dataset_name(kind)
     data_file = folder / f"{name}.{file_format}"
     info_path = folder / DATASET_INFO
@@ -54,6 +57,12 @@ def _existing_info(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise BadInputError(f"{path}: line {exc.lineno}: bad JSON ({exc.msg}); fix it or export to another "
                             "folder") from None
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 or export to another "
+                            "folder") from None
+    except (OSError, RecursionError, ValueError) as exc:
+        raise BadInputError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); export to another folder"
+                            ) from None
     if not isinstance(info, dict):
         raise BadInputError(f"{path}: expected a JSON object of dataset descriptions; export to another folder")
     return info

@@ -33,8 +33,12 @@ def journalled_chain_prompts(ctx: JobContext) -> set[str]:
 
 
 def load_engine(ctx: JobContext, spec: ModelSpec):
+    """The generator, with every result counted in `ctx.requests` (a job whose every request failed
+    is reported as failed by the worker)."""
+    from backend.worker.request_tally import TalliedEngine
+
     ctx.log("info", f"generator {spec.name} ({spec.engine})")
-    return MODELS.engine(spec)
+    return TalliedEngine(MODELS.engine(spec), ctx.requests, MODELS.release)
 
 
 def load_scorer(ctx: JobContext, spec: ScorerSpec):
