@@ -211,14 +211,15 @@ def grow_trees(engine, prompts: dict[str, str], seed: int, max_new_tokens: int,
     """One Stage I job's generation through the worker's dispatcher: (seconds, nodes, tokens)."""
     from backend.avr.templates import SMALL_MODEL_TEMPLATES
     from backend.config import TreeConfig
+    from backend.domain import Prompt
     from backend.worker.jobs.common import NodeFactory
     from backend.worker.jobs.stage1_source import Stage1Source
 
     sampling = SamplingConfig(temperature=0.7, top_p=0.8, max_new_tokens=max_new_tokens, seed=seed)
     job = job or BenchJob()
     factory = NodeFactory(job, engine.model_name, sampling, SMALL_MODEL_TEMPLATES.version)
-    source = Stage1Source(job, engine, factory, prompts, {}, TreeConfig(), sampling, SMALL_MODEL_TEMPLATES,
-                          "constrained")
+    source = Stage1Source(job, engine, factory, {pid: Prompt(pid, text, source="demo") for pid, text in prompts.items()},
+                          {}, TreeConfig(), sampling, SMALL_MODEL_TEMPLATES, "constrained")
     started = time.perf_counter()
     engine.run(source)
     seconds = time.perf_counter() - started
