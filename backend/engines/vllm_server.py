@@ -95,7 +95,8 @@ class VLLMServer:
     def __init__(self, model_dir: str | Path, served_name: str = "local-model", *, dtype: str = "bfloat16",
                  python: str | Path | None = None, launcher: str | Path = LAUNCHER, port: int | None = None,
                  log_path: str | Path | None = None, startup_timeout_s: float = 600.0,
-                 kv_cache_gib: float = 2.0, extra_args: tuple[str, ...] = ()) -> None:
+                 kv_cache_gib: float = 2.0, extra_args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.served_name = served_name
         self.dtype = dtype
@@ -106,6 +107,7 @@ class VLLMServer:
         self.startup_timeout_s = startup_timeout_s
         self.kv_cache_gib = kv_cache_gib
         self.extra_args = tuple(extra_args)
+        self.env = dict(env or {})  # more environment for the server, e.g. {"OMP_NUM_THREADS": "1"}
         self.process: subprocess.Popen | None = None
 
     @property
@@ -133,8 +135,8 @@ class VLLMServer:
             handle, name = tempfile.mkstemp(prefix="vllm-server-", suffix=".log")
             os.close(handle)
             self.log_path = Path(name)
-        env = dict(os.environ, VLLM_CPU_NUM_OF_RESERVED_CPU="0", VLLM_CPU_KVCACHE_SPACE=f"{self.kv_cache_gib:g}",
-                   AVR_PARENT_PID=str(os.getpid()))
+        env = {**os.environ, "VLLM_CPU_NUM_OF_RESERVED_CPU": "0", "VLLM_CPU_KVCACHE_SPACE": f"{self.kv_cache_gib:g}",
+               **self.env, "AVR_PARENT_PID": str(os.getpid())}
         with open(self.log_path, "ab") as log:
             # A session of its own: stop() ends the server and every worker process it spawned at once.
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,

@@ -71,6 +71,12 @@ def test_a_server_starts_on_a_loopback_port_with_the_cpu_settings_and_stops(tmp_
     assert "fake vllm: ok" in (tmp_path / "server.log").read_text()
 
 
+def test_extra_environment_reaches_the_server(tmp_path):
+    with fake_server(tmp_path, env={"VLLM_CPU_KVCACHE_SPACE": "4", "VLLM_TEST_FLAG": "x"}) as server:
+        env = about(server)["env"]
+    assert env["VLLM_CPU_KVCACHE_SPACE"] == "4" and env["VLLM_TEST_FLAG"] == "x"
+
+
 def test_worker_processes_end_with_the_server(tmp_path):
     server = fake_server(tmp_path, "worker").start()
     worker = about(server)["worker_pid"]
