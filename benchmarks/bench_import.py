@@ -1,6 +1,8 @@
-"""Import speed: 60,000 UltraFeedback-style rows into a fresh project (goal < 10 s), then again (0 new).
+"""Import speed: 60,000 UltraFeedback-style rows into a fresh project (goal < 10 s), then again (0 new);
+and peak memory: each size of --memory-rows imported by a fresh process, which reports its peak RSS
+(the import reads in bounded chunks, so the peak should not grow with the file).
 
-Run: .venv/bin/python benchmarks/bench_import.py [--rows N]
+Run: .venv/bin/python benchmarks/bench_import.py [--rows N] [--memory-rows 60000,300000] [--skip-speed]
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,10 +50,49 @@ def write_rows(path: Path, rows: int, seed: int = 0) -> None:
             handle.write(json.dumps(record) + "\n")
 
 
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def import_in_this_process(data: Path, project: Path) -> None:
+    """The --child mode: import `data` into a new project at `project`, print peak RSS before and after."""
+    store = Store.create(project)
+    before = _peak_rss_mb()
+    started = time.perf_counter()
+    report = import_file(store, data)
+    store.close()
+    print(json.dumps({"before_mb": before, "peak_mb": _peak_rss_mb(), "seconds": time.perf_counter() - started,
+                      "records": report.records}))
+
+
+def measure_memory(sizes: list[int]) -> None:
+    for rows in sizes:
+        with tempfile.TemporaryDirectory(prefix="avr-bench-import-mem-") as tmp:
+            data = Path(tmp) / "ultrafeedback.jsonl"
+            write_rows(data, rows)
+            child = subprocess.run([sys.executable, __file__, "--child", str(data), str(Path(tmp) / "project")],
+                                   capture_output=True, text=True, check=True)
+            found = json.loads(child.stdout.strip().splitlines()[-1])
+            print(f"peak RSS importing {rows:,} rows ({data.stat().st_size / 1e6:.0f} MB file): "
+                  f"{found['peak_mb']:.0f} MB (the process held {found['before_mb']:.0f} MB before the import; "
+                  f"{found['seconds']:.1f} s)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=60_000)
+    parser.add_argument("--memory-rows", default="60000,300000",
+                        help="comma-separated sizes for the peak-memory runs ('' for none)")
+    parser.add_argument("--skip-speed", action="store_true", help="only the peak-memory runs")
+    parser.add_argument("--child", nargs=2, metavar=("FILE", "PROJECT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        import_in_this_process(Path(args.child[0]), Path(args.child[1]))
+        return 0
+    if args.memory_rows:
+        measure_memory([int(n) for n in args.memory_rows.split(",")])
+    if args.skip_speed:
+        return 0
     with tempfile.TemporaryDirectory(prefix="avr-bench-import-") as tmp:
         data = Path(tmp) / "ultrafeedback.jsonl"
         write_rows(data, args.rows)

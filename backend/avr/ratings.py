@@ -26,9 +26,14 @@ def parse_rating(text: str) -> int | None:
     True
     >>> parse_rating("Rating: [[11]]") is None, parse_rating("no rating") is None
     (True, True)
+    >>> parse_rating("Rating: [[" + "9" * 5000 + "]]") is None
+    True
     """
     found = RATING_PATTERN.search(text)
     if found is None:
         return None
-    value = int(found.group(1))
+    digits = found.group(1).lstrip("0") or "0"
+    if len(digits) > 2:  # out of range; and int() refuses more than 4,300 digits (a hostile file)
+        return None
+    value = int(digits)
     return value if MIN_RATING <= value <= MAX_RATING else None

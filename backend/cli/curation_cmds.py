@@ -55,15 +55,15 @@ def _edited_text(args: argparse.Namespace) -> str | None:
 
 
 def run_annotate(args: argparse.Namespace) -> int:
+    from backend.cli.opening import open_project
     from backend.curation.annotations import annotate
     from backend.domain import Annotation
-    from backend.store import Store
 
     verdict = CLEAR_VERDICT if args.clear_verdict else args.verdict
     edited = _edited_text(args)
     if verdict is None and edited is None:
         raise BadInputError("say what to record: --verdict, --clear-verdict, --edit, --edit-file or --revert-edit")
-    with Store.open(args.project) as store:
+    with open_project(args.project) as store:
         prompt_id = annotate(store, Annotation(args.node, verdict, edited, author=args.author or _login_name()))
         pairs = [p for p in store.pairs(prompt_id=prompt_id) if args.node in (p.chosen_node_id, p.rejected_node_id)]
     print(f"Annotated node {args.node}; it is in {len(pairs)} stored pair(s) now.")

@@ -42,10 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from backend.store import Store
+    from backend.cli.opening import open_project
 
     with _ProgressBar() as bar:
-        store = Store.open(args.project)
+        store = open_project(args.project)
         try:
             report = import_file(store, args.file, format=args.format, skip_bad=args.skip_bad,
                                  progress=bar.update)
@@ -56,9 +56,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from backend.store import Store
+    from backend.cli.opening import open_project
 
-    store = Store.open(args.project)
+    store = open_project(args.project)
     try:
         report = export(store, args.kind, args.format, args.out, pair_kind=args.pair_kind)
     finally:

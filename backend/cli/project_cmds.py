@@ -68,9 +68,9 @@ def _format_stats(stats: dict[str, Any]) -> str:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from backend.store import Store
+    from backend.cli.opening import open_project
 
-    with Store.open(args.project) as store:
+    with open_project(args.project) as store:
         stats = store.stats()
     print(json.dumps(stats, indent=2) if args.json else _format_stats(stats))
     return 0
@@ -79,9 +79,9 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_pairs(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from backend.cli.opening import open_project
     from backend.curation.rebuild import rebuild_stage1
     from backend.errors import BadInputError
-    from backend.store import Store
 
     try:
         config = PairConfig(scorer=args.scorer, max_growth_chars=args.max_growth_chars,
@@ -89,7 +89,7 @@ def run_pairs(args: argparse.Namespace) -> int:
                             degeneration_repeats=args.degeneration_repeats)
     except ValueError as exc:
         raise BadInputError(str(exc)) from None
-    with Store.open(args.project) as store, tqdm(desc="trees", unit="tree", file=sys.stderr) as bar:
+    with open_project(args.project) as store, tqdm(desc="trees", unit="tree", file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)

@@ -1,13 +1,16 @@
 """Read records (dicts) out of JSONL, JSON lists, Parquet and `datasets` folders, each with its place in the file.
 
 A record that cannot be read (bad JSON, not an object) comes back as a `SourceRecord` with `error`
-set, so the importer can report or skip it by line number. Heavy readers (pyarrow, datasets) are
-imported only when such a file is read.
+set, so the importer can report or skip it by line number. So does valid JSON that Python's reader
+or the database cannot take: a lone UTF-16 surrogate escape (text cut in the middle of an emoji), an
+integer of more than 4,300 digits, nesting deeper than the reader's recursion limit. Heavy readers
+(pyarrow, datasets) are imported only when such a file is read.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -16,6 +19,9 @@ from backend.errors import BadInputError
 
 SOURCE_KINDS = ("jsonl", "json", "parquet", "hf-dataset")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
+# A \uD800-\uDFFF escape: half of a surrogate pair, which is fine only next to its other half.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class SourceRecord(NamedTuple):  # a tuple: one is made per record, so it must be cheap
@@ -76,6 +82,47 @@ def _as_record(line: int, value: Any, unit: str = "line") -> SourceRecord:
     return SourceRecord(line, None, f"expected a JSON object, found {type(value).__name__}", unit)
 
 
+def unreadable_reason(exc: BaseException) -> str:
+    """Why valid-looking JSON could not be read, in words (for the errors json.loads raises besides
+    JSONDecodeError).
+
+    >>> unreadable_reason(RecursionError())
+    'nested too deeply to read (more levels than Python can follow)'
+    """
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to read (more levels than Python can follow)"
+    if "digits" in str(exc):
+        return "a number with more than 4,300 digits (too long to read as a number)"
+    return f"unreadable JSON ({exc})"
+
+
+def lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a string with half of a UTF-16 surrogate pair (such text
+    cannot be stored or written as UTF-8).
+
+    >>> lone_surrogate({"a": ["x" + chr(0xD83D)]}), lone_surrogate({"a": "x" + chr(0x1F600)})
+    (True, False)
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+LONE_SURROGATE = ("text with half of a UTF-16 surrogate pair (e.g. an emoji cut in two); fix the text "
+                  "or skip the record")
+
+
 def _read_jsonl(path: Path) -> Iterator[SourceRecord]:
     loads = json.loads
     with path.open("rb") as handle:  # bytes: a line that is not UTF-8 is one bad record, not a crash
@@ -89,6 +136,12 @@ def _read_jsonl(path: Path) -> Iterator[SourceRecord]:
                 continue
             except UnicodeDecodeError:
                 yield SourceRecord(number, None, "not UTF-8 text (save the file as UTF-8)")
+                continue
+            except (ValueError, RecursionError) as exc:
+                yield SourceRecord(number, None, unreadable_reason(exc))
+                continue
+            if _SURROGATE_ESCAPE_BYTES.search(raw) and lone_surrogate(value):  # the check runs only when it may hit
+                yield SourceRecord(number, None, LONE_SURROGATE)
                 continue
             yield SourceRecord(number, value) if type(value) is dict else _as_record(number, value)
 
@@ -113,12 +166,23 @@ def _read_json_list(path: Path) -> Iterator[SourceRecord]:
             return
         line += text.count("\n", counted_to, index)
         counted_to = index
+        start_index = index
         try:
             value, index = decoder.raw_decode(text, index)
         except json.JSONDecodeError as exc:
             raise BadInputError(f"{path}: line {exc.lineno}: bad JSON ({exc.msg}); a JSON list cannot be "
                                 "read past a syntax error, so fix that line and import again") from None
-        yield _as_record(line, value)
+        except (ValueError, RecursionError) as exc:  # well-formed, but too deep or too long to read
+            reason = unreadable_reason(exc)
+            index = _end_of_value(text, start_index)
+            if index < 0:
+                raise BadInputError(f"{path}: line {line}: {reason}, and the list cannot be read past it") from None
+            yield SourceRecord(line, None, reason)
+        else:
+            if _SURROGATE_ESCAPE.search(text, start_index, index) and lone_surrogate(value):
+                yield SourceRecord(line, None, LONE_SURROGATE)
+            else:
+                yield _as_record(line, value)
         index = _skip_space(text, index)
         if index < len(text) and text[index] == ",":
             index += 1
@@ -126,6 +190,38 @@ def _read_json_list(path: Path) -> Iterator[SourceRecord]:
             bad_line = text.count("\n", 0, index) + 1
             raise BadInputError(f"{path}: line {bad_line}: bad JSON (expected ',' or ']' between "
                                 "records); fix that line and import again")
+
+
+def _end_of_value(text: str, index: int) -> int:
+    """Where the JSON value starting at `index` ends, found by counting brackets outside strings (for a
+    value the decoder could not build); -1 if the text ends first.
+
+    >>> _end_of_value('[[1, "]"], 2], 3', 0)
+    13
+    """
+    depth, position, in_string = 0, index, False
+    length = len(text)
+    while position < length:
+        char = text[position]
+        if in_string:
+            if char == "\\":
+                position += 1
+            elif char == '"':
+                in_string = False
+                if depth == 0:
+                    return position + 1
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth <= 0:
+                return position + 1
+        elif depth == 0 and char in ",\n\r\t ":
+            return position
+        position += 1
+    return -1 if depth or in_string else position
 
 
 def _skip_space(text: str, index: int) -> int:

@@ -6,7 +6,8 @@
 2. Import every journal record the database has not seen (`ingest.ingest_pending_journals`).
 3. Mark jobs whose row says queued or running but whose worker is gone as "interrupted": resumable
    (`submission.resume_job`, `avr-studio resume`, the app's Resume).
-4. Remove the temp files of exports that were killed mid-write (`backend.io.exporters.files`).
+4. Remove the temp files of exports killed mid-write (`backend.io.exporters.files`) and the staging
+   files of imports killed mid-way (`backend.store.import_staging`).
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ def recover_project(store, wait_s: float = ORPHAN_WAIT_S, on_warning: Warn | Non
 
 def _remove_export_temps(store) -> list[Path]:
     from backend.io.exporters.files import LEDGER_DIR, remove_stale_temp_files
+    from backend.store.import_staging import remove_stale_staging_files
 
     exports = Path(store.exports_dir)
-    return remove_stale_temp_files(exports, exports / LEDGER_DIR)
+    return remove_stale_temp_files(exports, exports / LEDGER_DIR) + remove_stale_staging_files(store.project_dir)
 
 
 def still_running_message(project_dir: Path, still_running: dict[str, int | None]) -> str:

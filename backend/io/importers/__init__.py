@@ -1,10 +1,13 @@
 """Import a file into a project: pick the reader and record format, convert every record, write all or nothing.
 
-Every record is converted before anything is written, so a malformed record (reported by line)
-leaves the project untouched; with `skip_bad` the bad records are listed and the good ones written.
-Ids are content hashes, so importing the same file again adds nothing. The report says which layout
-was used (detected or chosen) and which fields of the records had no place in it; a file in one of
-the AvR authors' layouts that holds training data rather than prompts or trees is refused.
+Records are converted and written in chunks of `CHUNK_RECORDS`: a small file inside one transaction,
+a big one through a staging database published in one transaction (`backend.store.import_staging`),
+so memory stays flat however long the file is, and a malformed record (reported by line) leaves the
+project untouched. With `skip_bad` the bad records are listed and the good ones written; a
+file with no good record at all is refused either way. Ids are content hashes, so importing the same
+file again adds nothing. The report says which layout was used (detected or chosen) and which fields
+of the records had no place in it; a file in one of the AvR authors' layouts that holds training
+data rather than prompts or trees is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from backend.collector import collector_paused
 from backend.errors import BadInputError
 from backend.io.importers import avr_greedy_chain, avr_stage1, long_thought, prompts, ultrafeedback
 from backend.io.importers.common import ImportContext, ImportItems, RecordError
-from backend.io.importers.writing import write_items
+from backend.io.importers.writing import NewCounts, write_items
 from backend.io.reports import ImportReport, SkippedRecord
 from backend.io.sources import SourceRecord, count_records, read_records, source_kind_of
 
@@ -40,6 +43,13 @@ _TRAINING_LAYOUTS = (
      lambda r: "worst_record" in r),
 )
 _PROGRESS_EVERY = 2000
+CHUNK_RECORDS = 5000  # records converted and written at a time: bounds memory, keeps bulk inserts large
+STAGE_FROM_BYTES = 32 << 20  # a file this big is staged (`backend.store.import_staging`), a smaller one
+# is written in one transaction (DuckDB keeps an open transaction's rows in memory: ~2x the file)
+REFRESH_PROMPTS = 5000  # prompts whose pairs are rebuilt per transaction after a staged import
+# What a converter may raise on a record of an unexpected shape that its checks did not foresee: the
+# record is reported as bad (with the error), never the whole import a traceback.
+_CONVERSION_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError)
 
 Progress = Callable[[int, int | None], None]  # (records done, records expected or None)
 
@@ -74,37 +84,106 @@ def _import_file(store: Any, path: Path, format: str | None, skip_bad: bool,
     record_format = _detect(path, first) if detected else format
     report = ImportReport(path=path, format=record_format, detected=detected)
 
-    converter = _CONVERTERS[record_format]
-    collected = _Collected()
     expected = count_records(path, source_kind) if progress else None
-    context = ImportContext(source=path.name)
-    for done, record in enumerate(itertools.chain(buffered, records), start=1):
-        if progress and done % _PROGRESS_EVERY == 0:
-            progress(done, expected)
-        if record.error is None:
-            try:
-                items = converter.convert(record.value, context)
-                collected.add(items)
-                report.ignored_fields.update(items.ignored)
-                report.dropped_chains.update(items.dropped)
-                report.records += 1
-                continue
-            except RecordError as exc:
-                reason = str(exc)
-        else:
-            reason = record.error
-        report.skipped.append(SkippedRecord(record.line, reason, record.where))
-    if progress:
-        progress(report.records + len(report.skipped), expected)
-
-    if report.skipped and not skip_bad:
-        raise BadInputError(_bad_records_message(path, report.skipped))
-    counts = write_items(store, collected.items())
-    report.new_prompts, report.new_nodes, report.new_scores = counts.prompts, counts.nodes, counts.scores
-    report.new_chains, report.new_sft_samples = counts.chains, counts.sft_samples
-    report.new_references = counts.references
+    run = _ImportRun(_CONVERTERS[record_format], ImportContext(source=path.name), report, skip_bad, progress,
+                     expected)
+    all_records = itertools.chain(buffered, records)
+    if _size(path) < STAGE_FROM_BYTES:
+        with store.transaction():  # all or nothing: a bad record (without skip_bad) rolls every chunk back
+            scores_before, chains_before = _score_and_chain_totals(store)
+            written = run.write_all(store, all_records, path, refresh=True)
+            scores_after, chains_after = _score_and_chain_totals(store)
+        report.new_prompts, report.new_nodes = written.prompts, written.nodes
+        report.new_scores, report.new_chains = scores_after - scores_before, chains_after - chains_before
+        report.new_sft_samples, report.new_references = written.sft_samples, written.references
+    else:
+        _import_staged(store, run, all_records, path)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _import_staged(store: Any, run: _ImportRun, records: Iterator[SourceRecord], path: Path) -> None:
+    """A big file: chunks committed to a staging database (flat memory), then published in one
+    transaction; the touched prompts' pairs are rebuilt after it, a chunk of prompts at a time."""
+    from backend.curation.derived import refresh_pairs
+    from backend.store.import_staging import publish_staged, staging_store
+
+    report = run.report
+    with staging_store(store.project_dir) as staging:
+        run.write_all(staging, records, path, refresh=False)
+        with store.transaction():
+            added, touched = publish_staged(store, staging)
+    report.new_prompts, report.new_nodes, report.new_scores = added["prompts"], added["nodes"], added["scores"]
+    report.new_chains, report.new_sft_samples = added["chains"], added["sft_samples"]
+    report.new_references = added["reference_answers"]
+    for start in range(0, len(touched), REFRESH_PROMPTS):  # derived data: each slice in its own transaction
+        with store.transaction():
+            refresh_pairs(store, touched[start:start + REFRESH_PROMPTS])
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+class _ImportRun:
+    """Reads, converts and writes the records of one file, a chunk at a time."""
+
+    def __init__(self, converter: Any, context: ImportContext, report: ImportReport, skip_bad: bool,
+                 progress: Progress | None, expected: int | None) -> None:
+        self.converter, self.context, self.report = converter, context, report
+        self.skip_bad, self.progress, self.expected = skip_bad, progress, expected
+
+    def write_all(self, target: Any, records: Iterator[SourceRecord], path: Path, refresh: bool) -> NewCounts:
+        """Convert every record, writing each full chunk to `target`; raises BadInputError (after reading
+        to the end, to count them) when a record is bad and bad records are not skipped, or when no
+        record is good."""
+        report, chunk, written = self.report, _Collected(), NewCounts()
+        for done, record in enumerate(records, start=1):
+            if self.progress and done % _PROGRESS_EVERY == 0:
+                self.progress(done, self.expected)
+            writing = self.skip_bad or not report.skipped  # else only counting the bad records
+            reason = _convert_into(chunk if writing else None, self.converter, record, self.context, report)
+            if reason is not None:
+                report.skipped.append(SkippedRecord(record.line, reason, record.where))
+            elif chunk.records >= CHUNK_RECORDS and writing:
+                written += write_items(target, chunk.items(), refresh_derived=refresh)
+                chunk.clear()
+        if self.progress:
+            self.progress(report.records + len(report.skipped), self.expected)
+        if report.skipped and not self.skip_bad:
+            raise BadInputError(_bad_records_message(path, report.skipped))
+        if report.records == 0:
+            raise BadInputError(f"{path}: none of its {len(report.skipped)} records could be imported "
+                                f"({report.skipped[0]}); nothing was imported")
+        return written + write_items(target, chunk.items(), refresh_derived=refresh)
+
+
+def _convert_into(chunk: _Collected | None, converter: Any, record: SourceRecord, context: ImportContext,
+                  report: ImportReport) -> str | None:
+    """Convert one record into `chunk` (None: only check it); the reason it is bad, or None."""
+    if record.error is not None:
+        return record.error
+    try:
+        items = converter.convert(record.value, context)
+    except RecordError as exc:
+        return str(exc)
+    except _CONVERSION_ERRORS as exc:
+        return f"a record of an unexpected shape ({type(exc).__name__}: {str(exc)[:120]})"
+    if chunk is not None:
+        chunk.add(items)
+    report.ignored_fields.update(items.ignored)
+    report.dropped_chains.update(items.dropped)
+    report.records += 1
+    return None
+
+
+def _score_and_chain_totals(store: Any) -> tuple[int, int]:
+    """Scores and chains in the project: their growth is what an import added (add_scores counts rows
+    written by an upsert, add_chain returns nothing)."""
+    stats = store.stats()
+    return sum(stats["scores"].values()), int(stats["chains"])
 
 
 def detect_format(record: dict[str, Any]) -> str | None:
@@ -151,9 +230,14 @@ def _bad_records_message(path: Path, skipped: list[SkippedRecord]) -> str:
 
 
 class _Collected:
-    """Everything converted so far, deduplicated by id (a file may repeat a prompt or an answer)."""
+    """One chunk's converted records, deduplicated by id (a file may repeat a prompt or an answer;
+    across chunks the store keeps the first prompt, node, chain and reference, and the last score)."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.records = 0
         self.prompts: dict[str, Any] = {}
         self.nodes: dict[str, Any] = {}
         self.scores: dict[tuple[str, str], Any] = {}
@@ -162,6 +246,7 @@ class _Collected:
         self.references: dict[str, Any] = {}
 
     def add(self, items: ImportItems) -> None:
+        self.records += 1
         for prompt in items.prompts:
             self.prompts.setdefault(prompt.id, prompt)
         for node in items.nodes:

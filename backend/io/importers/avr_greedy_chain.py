@@ -27,6 +27,7 @@ from backend.io.importers.common import (
     ImportContext,
     ImportItems,
     RecordError,
+    finite_number,
     first_user_text,
     ignored_fields,
     imported_node,
@@ -167,10 +168,11 @@ class _ChainBuilder:
                 if not isinstance(text, str) or (value is not None and not isinstance(value, int | float)):
                     raise RecordError(f"judge {slot + 1}: improvements must be strings and scores numbers")
                 child = self.node("improvement", text, crit, round_number)
+                value = None if value is None else finite_number(value, f"judge {slot + 1}: a score")
                 if value is not None:
-                    self.score(child, float(value))
+                    self.score(child, value)
                 children.append(child)
-                child_scores.append(None if value is None else float(value))
+                child_scores.append(value)
             self.improvements[crit.id] = children
             round_scores.append(child_scores)
         self.criticisms.append(round_criticisms)

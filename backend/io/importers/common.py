@@ -7,6 +7,7 @@ store adds nothing the second time. Their `model` is "imported": text not genera
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,7 +107,22 @@ def optional_number(record: dict[str, Any], key: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RecordError(f"field {key!r} must be a number, not {type(value).__name__}")
-    return float(value)
+    return finite_number(value, f"field {key!r}")
+
+
+def finite_number(value: int | float, what: str) -> float:
+    """A JSON number as a float; a RecordError for NaN, an infinity or one too large for a float.
+
+    >>> finite_number(3, "score"), finite_number(0.5, "score")
+    (3.0, 0.5)
+    """
+    try:
+        number = float(value)
+    except OverflowError:
+        raise RecordError(f"{what} is too large a number") from None
+    if not math.isfinite(number):
+        raise RecordError(f"{what} must be a finite number, not {value}")
+    return number
 
 
 def messages_field(record: dict[str, Any], key: str) -> list[Message]:

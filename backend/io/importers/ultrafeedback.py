@@ -14,6 +14,7 @@ from backend.io.importers.common import (
     ImportContext,
     ImportItems,
     RecordError,
+    finite_number,
     first_user_text,
     ignored_fields,
     last_assistant_text,
@@ -64,4 +65,4 @@ def _chosen_score(record: dict[str, Any], answer: str) -> float | None:
     value = scores[index]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RecordError(f"'all_rm_scores' must hold numbers, found {type(value).__name__}")
-    return float(value)
+    return finite_number(value, "a score of 'all_rm_scores'")
