@@ -84,10 +84,10 @@ class JobsService(QObject):
 
         store = self.context.store
         settings = load_app_settings()
+        choice = settings.generation_choice(store, tree or TreeConfig())  # the preset, as the CLI's --preset
         by_id = store.prompts_by_id(prompt_ids)
-        request = stage1_request(store, [by_id[pid] for pid in prompt_ids if pid in by_id], settings.model,
-                                 [settings.scorer], tree or TreeConfig(), settings.sampling,
-                                 store.current_templates())
+        request = stage1_request(store, [by_id[pid] for pid in prompt_ids if pid in by_id], choice.model,
+                                 [settings.scorer], choice.tree, choice.sampling, choice.templates)
         return self.submit(request)
 
     def cancel(self, job_id: str) -> None:

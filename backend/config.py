@@ -1,7 +1,9 @@
 """Dataclass configs with help text, shared by the CLI, the worker and the GUI (stdlib only).
 
-Each field's `metadata["help"]` says what it does; `__post_init__` checks values and says how to fix
-a bad one. Configs travel to the worker as plain dicts (`to_dict` / `from_dict`).
+Each field's `metadata["help"]` says what it does; `problems()` checks the values and says, per field,
+how to fix a bad one; making a config with a bad value raises `ConfigError` with those messages (the
+Settings dialog shows each next to its field, the CLI prints the first). Configs travel to the worker as
+plain dicts (`to_dict` / `from_dict`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ RATING_MODES = ("drop", "constrained", "none")
 DEGENERATION_CHECKS = ("paper", "whitespace-tokens")  # backend.avr.filters.degeneration_check
 ENGINE_KINDS = ("transformers", "openai", "vllm")
 SCORER_KINDS = ("classifier", "server", "likelihood", "relevance")
+CHAIN_STARTS = ("reference", "best", "sample")  # ChainConfig.start
 
 
 def _help(text: str, default: Any = None, **kw: Any) -> Any:
@@ -24,7 +27,42 @@ def _help(text: str, default: Any = None, **kw: Any) -> Any:
     return field(default=default, metadata={"help": text})
 
 
+class ConfigError(ValueError):
+    """Bad config values: `problems` maps each bad field to what to do about it; str() is the first.
+
+    >>> str(ConfigError({"top_p": "top_p must be in (0, 1]", "seed": "..."}))
+    'top_p must be in (0, 1]'
+    """
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = dict(problems)
+        super().__init__(next(iter(self.problems.values()), "bad settings"))
+
+
 class _DictMixin:
+    def problems(self) -> dict[str, str]:
+        """Each bad field's message (a cross-field check names the field to change); {} when all is well."""
+        return {}
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
+
+    @classmethod
+    def problems_of(cls, values: dict[str, Any]) -> dict[str, str]:
+        """What `cls(**values)` would refuse, by field, without raising; {} when the values are good.
+
+        >>> SamplingConfig.problems_of({"temperature": -1, "max_new_tokens": 0})
+        {'temperature': 'temperature must be >= 0 (use 0 for greedy decoding)', \
+'max_new_tokens': "max_new_tokens must be at least 1, or None for no cap below the model's context"}
+        """
+        try:
+            cls(**values)
+        except ConfigError as exc:
+            return exc.problems
+        return {}
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
 
@@ -51,15 +89,18 @@ class SamplingConfig(_DictMixin):
     preset: str | None = _help("The generation preset these settings came from (backend/presets.py: "
                                "'paper', 'cpu-demo'); None when set by hand. Recorded on every node.", None)
 
-    def __post_init__(self) -> None:
+    def problems(self) -> dict[str, str]:
+        problems = {}
         if self.temperature < 0:
-            raise ValueError("temperature must be >= 0 (use 0 for greedy decoding)")
+            problems["temperature"] = "temperature must be >= 0 (use 0 for greedy decoding)"
         if not 0 < self.top_p <= 1:
-            raise ValueError("top_p must be in (0, 1]; the paper uses 0.8")
+            problems["top_p"] = "top_p must be in (0, 1]; the paper uses 0.8"
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
-            raise ValueError("max_new_tokens must be at least 1, or None for no cap below the model's context")
+            problems["max_new_tokens"] = ("max_new_tokens must be at least 1, or None for no cap below the "
+                                          "model's context")
         if self.repetition_penalty <= 0:
-            raise ValueError("repetition_penalty must be > 0 (1.0 disables it)")
+            problems["repetition_penalty"] = "repetition_penalty must be > 0 (1.0 disables it)"
+        return problems
 
 
 @dataclass
@@ -85,19 +126,28 @@ class ModelSpec(_DictMixin):
     threads: int = _help("CPU threads of the transformers engine; 0 = automatic (the cores other programs "
                          "leave idle, re-checked while it generates).", 0)
 
-    def __post_init__(self) -> None:
-        if self.threads < 0:
-            raise ValueError("threads must be 0 (automatic) or a positive number of CPU threads")
+    def problems(self) -> dict[str, str]:
+        problems = {}
         if self.engine not in ENGINE_KINDS:
-            raise ValueError(f"engine must be one of {ENGINE_KINDS}, not {self.engine!r}")
+            problems["engine"] = f"engine must be one of {ENGINE_KINDS}, not {self.engine!r}"
         if self.rating_mode not in RATING_MODES:
-            raise ValueError(f"rating_mode must be one of {RATING_MODES}, not {self.rating_mode!r}")
+            problems["rating_mode"] = f"rating_mode must be one of {RATING_MODES}, not {self.rating_mode!r}"
         if self.dtype not in ("float32", "bfloat16", "float16"):
-            raise ValueError("dtype must be float32, bfloat16 or float16")
+            problems["dtype"] = "dtype must be float32, bfloat16 or float16"
         if self.engine == "openai" and not self.base_urls:
-            raise ValueError("the openai engine needs at least one base URL (e.g. http://127.0.0.1:8000/v1)")
-        if self.max_concurrency < 1 or self.batch_size < 1:
-            raise ValueError("max_concurrency and batch_size must be at least 1")
+            problems["base_urls"] = "the openai engine needs at least one base URL (e.g. http://127.0.0.1:8000/v1)"
+        bad_urls = [url for url in self.base_urls if not url.startswith(("http://", "https://"))]
+        if bad_urls:
+            problems["base_urls"] = f"a base URL starts with http:// or https://, not {bad_urls[0]!r}"
+        if not self.timeout_s > 0:
+            problems["timeout_s"] = "timeout_s must be a number of seconds above 0"
+        if self.max_concurrency < 1:
+            problems["max_concurrency"] = "max_concurrency must be at least 1"
+        if self.batch_size < 1:
+            problems["batch_size"] = "batch_size must be at least 1"
+        if self.threads < 0:
+            problems["threads"] = "threads must be 0 (automatic) or a positive number of CPU threads"
+        return problems
 
 
 @dataclass
@@ -111,11 +161,19 @@ class ScorerSpec(_DictMixin):
     batch_size: int = _help("Answers scored together.", 8)
     max_length: int = _help("Tokens kept per scored conversation (truncated from the left of the answer).", 1024)
 
-    def __post_init__(self) -> None:
+    def problems(self) -> dict[str, str]:
+        problems = {}
         if self.kind not in SCORER_KINDS:
-            raise ValueError(f"scorer kind must be one of {SCORER_KINDS}, not {self.kind!r}")
+            problems["kind"] = f"scorer kind must be one of {SCORER_KINDS}, not {self.kind!r}"
         if self.kind == "server" and not self.base_url:
-            raise ValueError("a server scorer needs base_url (e.g. http://127.0.0.1:8001)")
+            problems["base_url"] = "a server scorer needs base_url (e.g. http://127.0.0.1:8001)"
+        elif self.base_url and not self.base_url.startswith(("http://", "https://")):
+            problems["base_url"] = f"base_url starts with http:// or https://, not {self.base_url!r}"
+        if self.batch_size < 1:
+            problems["batch_size"] = "batch_size must be at least 1"
+        if self.max_length < 2:
+            problems["max_length"] = "max_length must be at least 2 tokens (a prompt and an answer)"
+        return problems
 
     @property
     def label(self) -> str:
@@ -133,11 +191,15 @@ class TreeConfig(_DictMixin):
     rating_retries: int = _help("Re-samples of a criticism whose rating does not parse, after the first "
                                 "sample (paper: 4, so 5 samples in all).", 4)
 
-    def __post_init__(self) -> None:
-        if self.criticisms < 1 or self.improvements < 1:
-            raise ValueError("a tree needs at least 1 criticism and 1 improvement per criticism")
+    def problems(self) -> dict[str, str]:
+        problems = {}
+        if self.criticisms < 1:
+            problems["criticisms"] = "a tree needs at least 1 criticism and 1 improvement per criticism"
+        if self.improvements < 1:
+            problems["improvements"] = "a tree needs at least 1 criticism and 1 improvement per criticism"
         if self.rating_retries < 0:
-            raise ValueError("rating_retries must be >= 0")
+            problems["rating_retries"] = "rating_retries must be >= 0 (0: one sample per criticism, no re-sample)"
+        return problems
 
 
 @dataclass
@@ -161,13 +223,17 @@ class PairConfig(_DictMixin):
                                      "as a single-turn SFT sample (the authors' SFT set does; DESIGN §1.3.1).",
                                      True)
 
-    def __post_init__(self) -> None:
-        if self.max_growth_chars < 0 or self.max_growth_ratio <= 0:
-            raise ValueError("length filter values must be positive")
+    def problems(self) -> dict[str, str]:
+        problems = {}
+        if self.max_growth_chars < 0:
+            problems["max_growth_chars"] = "length filter values must be positive"
+        if self.max_growth_ratio <= 0:
+            problems["max_growth_ratio"] = "length filter values must be positive"
         if self.degeneration_repeats < 2:
-            raise ValueError("degeneration_repeats must be at least 2")
+            problems["degeneration_repeats"] = "degeneration_repeats must be at least 2"
         if self.degeneration not in DEGENERATION_CHECKS:
-            raise ValueError(f"degeneration must be one of {DEGENERATION_CHECKS}, not {self.degeneration!r}")
+            problems["degeneration"] = f"degeneration must be one of {DEGENERATION_CHECKS}, not {self.degeneration!r}"
+        return problems
 
     @property
     def rule_set(self) -> str:
@@ -197,10 +263,14 @@ class ChainConfig(_DictMixin):
     """Stage II greedy chains (DESIGN.md §1.4)."""
 
     rounds: int = _help("Most refinement rounds per chain (paper: 5).", 5)
-    start: str = _help("Start from the 'best' stored answer of the prompt, or 'sample' a fresh one.", "best")
+    start: str = _help("The first answer y0: 'reference' (the prompt's reference answer, as the paper; else its "
+                       "best stored answer, else a fresh one), 'best' (the best stored answer, else a fresh one) or "
+                       "'sample' (always a fresh answer from the model).", "reference")
 
-    def __post_init__(self) -> None:
+    def problems(self) -> dict[str, str]:
+        problems = {}
         if self.rounds < 1:
-            raise ValueError("rounds must be at least 1")
-        if self.start not in ("best", "sample"):
-            raise ValueError("start must be 'best' or 'sample'")
+            problems["rounds"] = "rounds must be at least 1"
+        if self.start not in CHAIN_STARTS:
+            problems["start"] = f"start must be one of {', '.join(CHAIN_STARTS)}, not {self.start!r}"
+        return problems

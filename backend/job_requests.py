@@ -36,11 +36,14 @@ class JobRequest:
 
 @dataclass(frozen=True)
 class ChainStart:
-    """A chain's first answer y0: a stored answer, with its score under the chain's scorer if it has one."""
+    """A chain's first answer y0, with its score under the chain's scorer if it has one: a stored answer,
+    or (`reference`) the prompt's reference answer, which the job stores as an imported response node
+    with this id (`backend.worker.request_builders.reference_start_id`)."""
 
     node_id: str
     text: str
     score: float | None = None
+    reference: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ class Stage1Request(JobRequest):
 
 @dataclass
 class ChainRequest(JobRequest):
-    """Stage II greedy chains from each prompt's best stored answer (or a fresh one), scorer as the test."""
+    """Stage II greedy chains from each prompt's y0 (`starts`: its reference answer or best stored answer,
+    per `ChainConfig.start`; a fresh answer where there is none), the scorer as the acceptance test."""
 
     KIND: ClassVar[str] = "chain"
     BULKY: ClassVar[tuple[str, ...]] = ("prompts", "starts")
@@ -100,7 +104,7 @@ class ChainRequest(JobRequest):
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     chain: ChainConfig = field(default_factory=ChainConfig)
     tree: TreeConfig = field(default_factory=TreeConfig)  # rating_retries of each round's criticisms
-    starts: dict[str, ChainStart] = field(default_factory=dict)  # prompt id -> y0 (chain.start == "best")
+    starts: dict[str, ChainStart] = field(default_factory=dict)  # prompt id -> y0 (none: a fresh answer)
 
     def __post_init__(self) -> None:
         _needs_prompts(self.KIND, self.prompts)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from avr_studio.context import ProjectContext
 from avr_studio.jobs_service import WORKER_DIED_TITLE, worker_died_advice
 from backend import protocol
+from backend.presets import job_preset
 
 ERROR_STYLE = "color: #b00020;"
 ENDED_TEXT = {"finished": "Finished", "failed": "Failed", "cancelled": "Cancelled", "queued": "Queued",
@@ -58,6 +59,11 @@ class JobRowWidget(QFrame):
         self.cancel_button.setToolTip("Stop this job; results written so far are kept")
         self.cancel_button.clicked.connect(lambda: self.sig_cancel_requested.emit(self.job_id))
         top.addWidget(self.title_label, 1)
+        self.preset_label = QLabel()  # the generation preset its nodes record (`show_preset`)
+        self.preset_label.setObjectName("jobPreset")
+        self.preset_label.setStyleSheet("color: gray;")
+        self.preset_label.hide()
+        top.addWidget(self.preset_label)
         top.addWidget(self.status_label)
         top.addWidget(self.cancel_button)
         layout.addLayout(top)
@@ -81,6 +87,12 @@ class JobRowWidget(QFrame):
         for widget in (self.error_title, self.what_to_do, self.details_button, self.traceback_view):
             widget.hide()
             layout.addWidget(widget)
+
+    def show_preset(self, preset: str) -> None:
+        """The generation preset the job runs with, as its nodes record it (e.g. 'paper+custom(...)')."""
+        self.preset_label.setText(f"preset {preset}")
+        self.preset_label.setToolTip("Generation settings (Settings → Generation, or --preset on the command line)")
+        self.preset_label.show()
 
     def show_started(self) -> None:
         self.status = "running"
@@ -222,6 +234,10 @@ class JobsPanel(QWidget):
         if job_id in self.rows:
             return self.rows[job_id]
         row = JobRowWidget(job_id, kind)
+        job = self.context.store.get_job(job_id) if self.context.store is not None else None
+        preset = job_preset(job.request) if job is not None else None
+        if preset:
+            row.show_preset(preset)
         row.sig_cancel_requested.connect(self.sig_cancel_requested)
         self.rows[job_id] = row
         self.rows_layout.insertWidget(0, row)  # newest on top

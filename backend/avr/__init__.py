@@ -3,16 +3,13 @@ expansion plans, Stage I pairs, Stage II chains and long thoughts. No I/O, no mo
 """
 
 from backend.avr.chain import (
-    ChainOutcome,
-    ChainStep,
     GreedyOutcome,
+    GreedyPath,
     accept_step,
     best_improvement,
-    chain_long_thought,
     closing_criticism,
-    closing_criticism_index,
-    finalize_chain,
     greedy_outcome,
+    greedy_path,
 )
 from backend.avr.filters import degeneration_check, is_degenerate, passes_length_filter
 from backend.avr.long_thought import (
@@ -40,10 +37,10 @@ from backend.avr.tree import TreeNode, build_trees, first_response
 
 __all__ = [
     "BUILTIN_TEMPLATES", "DEFAULT_TEMPLATES", "RATING_PREFIX", "SMALL_MODEL_TEMPLATES",
-    "ChainOutcome", "ChainStep", "GreedyOutcome", "LongThought", "NodeReward", "PlannedStep", "Stage1Data", "TreeNode",
-    "VERDICT_RANK", "accept_step", "best_improvement", "chain_long_thought", "closing_criticism",
-    "closing_criticism_index", "degeneration_check", "greedy_outcome", "rank_key", "verdict_rank", "best_refinement", "build_stage1", "build_trees", "choose_long_thought_pair",
-    "criticism_value", "criticize_messages", "extract_final_answer", "finalize_chain", "first_response",
+    "GreedyOutcome", "GreedyPath", "LongThought", "NodeReward", "PlannedStep", "Stage1Data", "TreeNode",
+    "VERDICT_RANK", "accept_step", "best_improvement", "closing_criticism",
+    "degeneration_check", "greedy_outcome", "greedy_path", "rank_key", "verdict_rank", "best_refinement", "build_stage1", "build_trees", "choose_long_thought_pair",
+    "criticism_value", "criticize_messages", "extract_final_answer", "first_response",
     "format_long_thought", "gain", "improve_messages", "is_degenerate", "long_thought_pair",
     "long_thought_sample", "missing_steps", "node_rewards", "parse_long_thought", "parse_rating",
     "passes_length_filter", "respond_messages", "validate_templates",

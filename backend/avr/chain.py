@@ -1,18 +1,16 @@
 """The Stage II greedy refinement chain (DESIGN.md §1.4 step 1): accept a round's best improvement
 only if it strictly beats the current answer; stop at the first round that does not.
 
-The runner expands a 2×2 tree under the current answer each round, calls `accept_step`, and at the
-end `finalize_chain`, which keeps only chains that improved and that closed with a criticism.
-`closing_criticism` picks c_final; `greedy_outcome` replays a whole recorded chain (the authors'
-greedy records) with the same rules.
+`greedy_outcome` applies the rules to a chain's rounds (the chain job round by round as it grows
+one, the authors' greedy records all at once): which improvement each round accepts, the closing
+criticism c_final (`closing_criticism`) and whether the long thought is kept; `greedy_path` names the
+nodes the chain records. `accept_step` is the same acceptance test for one list of candidates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-from backend.avr.long_thought import LongThought
 
 
 def accept_step(current_score: float, candidate_scores: Sequence[float | None]) -> int | None:
@@ -32,52 +30,6 @@ def accept_step(current_score: float, candidate_scores: Sequence[float | None]) 
     if best_index is None or not candidate_scores[best_index] > current_score:  # type: ignore[operator]
         return None
     return best_index
-
-
-@dataclass(frozen=True)
-class ChainStep:
-    """One accepted round: the criticism that led to the accepted answer, and the answer's score."""
-
-    criticism_id: str
-    answer_id: str
-    score: float
-
-
-@dataclass(frozen=True)
-class ChainOutcome:
-    """A kept chain: node_ids = y0, c1, y1, ..., yn, c_final (as domain.Chain stores them)."""
-
-    node_ids: tuple[str, ...]
-    best_node_id: str
-    scores: tuple[float, ...]  # R of y0..yn
-
-    @property
-    def answer_ids(self) -> tuple[str, ...]:
-        return self.node_ids[0:-1:2]
-
-    @property
-    def criticism_ids(self) -> tuple[str, ...]:
-        return self.node_ids[1::2]
-
-
-def finalize_chain(start_id: str, start_score: float, steps: Sequence[ChainStep],
-                   closing_criticism_id: str | None, rounds: int) -> ChainOutcome | None:
-    """The chain to keep, or None: dropped with no accepted round, or when the last accepted
-    answer came in the last allowed round (no round was left to produce its closing criticism),
-    or when no closing criticism is given.
-
-    >>> finalize_chain("y0", 0.1, [ChainStep("c1", "y1", 0.9)], "c2", rounds=5).node_ids
-    ('y0', 'c1', 'y1', 'c2')
-    >>> finalize_chain("y0", 0.1, [], "c1", rounds=5) is None
-    True
-    """
-    if not steps or len(steps) >= rounds or closing_criticism_id is None:
-        return None
-    node_ids = [start_id]
-    for step in steps:
-        node_ids += [step.criticism_id, step.answer_id]
-    node_ids.append(closing_criticism_id)
-    return ChainOutcome(tuple(node_ids), steps[-1].answer_id, (start_score, *(s.score for s in steps)))
 
 
 # One round of a chain: per criticism (None where no criticism parsed), the rewards of its
@@ -109,19 +61,6 @@ def closing_criticism(round_scores: RoundScores) -> int | None:
     """
     best = best_improvement(round_scores)
     return None if best is None else best[0]
-
-
-def closing_criticism_index(self_ratings: Sequence[int | None]) -> int | None:
-    """Deprecated: the closing criticism by self-rating. The paper's rule is `closing_criticism`
-    (by the failed round's rewards); the chain job still calls this until it is moved over.
-
-    >>> closing_criticism_index([3, 8, None]), closing_criticism_index([None, None])
-    (1, 0)
-    """
-    if not self_ratings:
-        return None
-    rated = [(rating, -index) for index, rating in enumerate(self_ratings) if rating is not None]
-    return -max(rated)[1] if rated else 0
 
 
 @dataclass(frozen=True)
@@ -180,8 +119,46 @@ def greedy_outcome(start_score: float, rounds: Sequence[RoundScores], start_dege
     return GreedyOutcome(tuple(accepted), closing, reason)
 
 
-def chain_long_thought(outcome: ChainOutcome, texts: Mapping[str, str]) -> LongThought:
-    """The long-thought parts of a kept chain, given the text of each node (edits applied by the caller)."""
-    answers = [texts[node_id] for node_id in outcome.answer_ids]
-    criticisms = [texts[node_id] for node_id in outcome.criticism_ids]
-    return LongThought(answers, criticisms, texts[outcome.best_node_id])
+# One round's nodes, parallel to its RoundScores: per criticism (None where none parsed), its id and
+# the ids of its improvements (None where an improvement has no text).
+RoundNodes = Sequence[tuple[str, Sequence[str | None]] | None]
+
+
+@dataclass(frozen=True)
+class GreedyPath:
+    """The nodes a greedy chain records (`domain.Chain.node_ids`): y0, c1, y1, ..., yn, then c_final
+    when the chain has one."""
+
+    node_ids: tuple[str, ...]
+    answer_ids: tuple[str, ...]  # y0..yn: the start and each accepted improvement
+    criticism_ids: tuple[str, ...]  # c1..cn, then c_final
+
+    @property
+    def best_id(self) -> str:
+        return self.answer_ids[-1]
+
+
+def greedy_path(start_id: str, outcome: GreedyOutcome, rounds: Sequence[RoundNodes]) -> GreedyPath:
+    """The chain's nodes: y0, then per accepted round its criticism and accepted improvement, then the
+    closing criticism of the failed round (when there is one). The chain job and the greedy-record
+    importer record chains this way, so both look the same in a project.
+
+    >>> rounds = [[("c1", ["y1a", "y1b"]), ("c2", ["y2a"])], [("c3", ["y3a"]), None, ("c4", ["y4a"])]]
+    >>> greedy_path("y0", GreedyOutcome(((0, 1),), 2, None), rounds).node_ids
+    ('y0', 'c1', 'y1b', 'c4')
+    >>> greedy_path("y0", GreedyOutcome((), 1, "no round improved the answer"), rounds).node_ids
+    ('y0', 'c2')
+    """
+    answers, criticisms = [start_id], []
+    for round_index, (i, j) in enumerate(outcome.accepted):
+        criticism, improvements = rounds[round_index][i]  # type: ignore[misc]
+        criticisms.append(criticism)
+        answers.append(improvements[j])  # type: ignore[arg-type]
+    if outcome.closing is not None:
+        criticisms.append(rounds[outcome.failed_round][outcome.closing][0])  # type: ignore[index]
+    node_ids = [start_id]
+    for criticism, answer in zip(criticisms, answers[1:], strict=False):
+        node_ids += [criticism, answer]
+    if len(criticisms) == len(answers):
+        node_ids.append(criticisms[-1])  # c_final
+    return GreedyPath(tuple(node_ids), tuple(answers), tuple(criticisms))

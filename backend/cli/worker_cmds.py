@@ -15,18 +15,42 @@ from pathlib import Path
 
 from backend import protocol
 from backend.config import (
+    CHAIN_STARTS,
     EMBEDDED_MODEL,
     ENGINE_KINDS,
     RATING_MODES,
     ChainConfig,
     ModelSpec,
-    SamplingConfig,
     ScorerSpec,
     TreeConfig,
 )
 from backend.errors import UserError
+from backend.presets import AUTO, PRESET_CHOICES, PRESETS
 
 TEMPLATE_CHOICES = ("auto", "project", "default", "small-model")
+NO_CAP = "none"  # --max-new-tokens none: no cap below the model's context
+
+
+def token_cap(text: str) -> int | str:
+    """argparse type of --max-new-tokens: a number of tokens, or 'none' for no cap (checked later by
+    SamplingConfig, whose message says what is allowed).
+
+    >>> token_cap("512"), token_cap("None")
+    (512, 'none')
+    """
+    if text.strip().lower() in (NO_CAP, "no-cap"):
+        return NO_CAP
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of tokens or 'none' (no cap), not {text!r}") from None
+
+
+def _preset_help() -> str:
+    described = " ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
+    return (f"Generation settings to start from (default auto: cpu-demo for the embedded model, paper for any "
+            f"other). {described} The flags below change single settings on top; the nodes then record the "
+            "preset as e.g. 'paper+custom(temperature=1.0)'.")
 
 
 # -- flags ------------------------------------------------------------------------------------------
@@ -78,16 +102,25 @@ def _model_flags(parser: argparse.ArgumentParser, scorers_repeat: bool = False) 
                              "relevance, server:NAME (with --scorer-url). Default: likelihood on the embedded model."
                         + (" Repeat to score with several." if scorers_repeat else ""))
     parser.add_argument("--scorer-url", default="", metavar="URL", help="Base URL of a server scorer.")
+    parser.add_argument("--preset", choices=PRESET_CHOICES, default=AUTO, help=_preset_help())
     parser.add_argument("--rating-mode", choices=RATING_MODES, default=None,
-                        help="What to do with a criticism whose 'Rating: [[k]]' does not parse "
-                             "(default constrained).")
+                        help="What to do with a criticism whose 'Rating: [[k]]' does not parse: drop it after its "
+                             "last sample, complete the rating by digit choice (constrained), or keep it unrated "
+                             "(none). Default: the preset's (paper drop, cpu-demo constrained).")
+    parser.add_argument("--criticism-samples", type=int, default=None, metavar="N",
+                        help="Samples of a criticism in all, a failed request counting as one (default: the "
+                             "preset's, 5).")
     parser.add_argument("--templates", choices=TEMPLATE_CHOICES, default="auto",
                         help="JUDGE/REVISE wording: the project's current ones, the built-in default or "
-                             "small-model ones; auto = small-model for the embedded model unless the project's "
-                             "templates were edited, else the project's.")
-    parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
-    parser.add_argument("--temperature", type=float, default=0.7, metavar="T")
-    parser.add_argument("--top-p", type=float, default=0.8, metavar="P")
+                             "small-model ones; auto = the preset's (paper default, cpu-demo small-model) unless "
+                             "the project's templates were edited, else the project's.")
+    parser.add_argument("--max-new-tokens", type=token_cap, default=None, metavar="N|none",
+                        help="Longest text per node in tokens, or none for no cap below the model's context "
+                             "(default: the preset's; paper none, cpu-demo 256).")
+    parser.add_argument("--temperature", type=float, default=None, metavar="T", help="Default: the preset's (0.7).")
+    parser.add_argument("--top-p", type=float, default=None, metavar="P", help="Default: the preset's (0.8).")
+    parser.add_argument("--repetition-penalty", type=float, default=None, metavar="R",
+                        help="1.0 = none (default: the preset's; paper 1.0, cpu-demo 1.1).")
     parser.add_argument("--seed", type=int, default=None, metavar="S")
     parser.add_argument("--python", default=sys.executable, metavar="PATH",
                         help="Interpreter that runs the worker (e.g. a vLLM environment's python).")
@@ -103,22 +136,21 @@ def _partial_flag(parser: argparse.ArgumentParser) -> None:
                              "partial result exits 1; running the command again retries what failed).")
 
 
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     generate = subparsers.add_parser("generate", help="Grow Stage I refinement trees and score their answers.")
     _selection_flags(generate)
     _model_flags(generate, scorers_repeat=True)
     generate.add_argument("--criticisms", type=int, default=2, metavar="K", help="Criticisms per answer.")
     generate.add_argument("--improvements", type=int, default=2, metavar="M", help="Improvements per criticism.")
-    generate.add_argument("--rating-retries", type=int, default=5, help="Re-samples in rating mode drop.")
     generate.set_defaults(func=run_generate)
 
     chain = subparsers.add_parser("chain", help="Stage II greedy refinement chains and long thoughts.")
     _selection_flags(chain)
     _model_flags(chain)
     chain.add_argument("--rounds", type=int, default=5, help="Most refinement rounds per chain.")
-    chain.add_argument("--start", choices=("best", "sample"), default="best",
-                       help="Start from the best stored answer, or sample a fresh one.")
+    chain.add_argument("--start", choices=CHAIN_STARTS, default=ChainConfig().start,
+                       help="y0: the prompt's reference answer (as the paper; else its best stored answer, else a "
+                            "fresh one), its best stored answer (else a fresh one), or always a fresh answer.")
     chain.set_defaults(func=run_chain)
 
     score = subparsers.add_parser("score", help="Score stored answers with a reward scorer.")
@@ -145,35 +177,38 @@ def _checked(make, **kwargs):
 
 
 def scorer_spec(text: str | None, url: str = "") -> ScorerSpec:
+    if text and text.startswith("rm:"):  # a reward-model run of the project (resolved in the worker)
+        return _checked(ScorerSpec, kind="classifier", model=text.strip(), base_url=url)
     kind, _, model = (text or "likelihood").partition(":")
     return _checked(ScorerSpec, kind=kind, model=model or "embedded", base_url=url)
 
 
 def model_spec(args: argparse.Namespace) -> ModelSpec:
+    """The generator; its rating mode comes from the preset (`generation`)."""
     extra = {"dtype": args.dtype} if args.dtype else {}
-    if args.rating_mode:
-        extra["rating_mode"] = args.rating_mode
     return _checked(ModelSpec, name=args.model, engine=args.engine, base_urls=list(args.base_url),
                     device=args.device, timeout_s=args.timeout, **extra)
 
 
-def sampling_config(args: argparse.Namespace) -> SamplingConfig:
-    return _checked(SamplingConfig, temperature=args.temperature, top_p=args.top_p,
-                    max_new_tokens=args.max_new_tokens, seed=args.seed)
+def preset_overrides(args: argparse.Namespace) -> dict:
+    """The settings the person gave on the command line, on top of the preset (`backend.presets.OVERRIDES`)."""
+    given = {"temperature": args.temperature, "top_p": args.top_p, "repetition_penalty": args.repetition_penalty,
+             "rating_mode": args.rating_mode, "criticism_samples": args.criticism_samples,
+             "max_new_tokens": args.max_new_tokens, "templates": None if args.templates == "auto" else args.templates}
+    overrides = {key: value for key, value in given.items() if value is not None}
+    if overrides.get("max_new_tokens") == NO_CAP:
+        overrides["max_new_tokens"] = None
+    return overrides
 
 
-def choose_templates(choice: str, model: ModelSpec, store=None):
-    from backend.avr.templates import DEFAULT_TEMPLATES, SMALL_MODEL_TEMPLATES
-    from backend.engines.embedded import EMBEDDED_ALIASES
+def generation(args: argparse.Namespace, model: ModelSpec, store=None, tree: TreeConfig | None = None):
+    """Sampling, rating mode, criticism samples and templates from --preset and the flags, by the code the
+    app uses too (`backend.worker.request_builders.generation_choice`); says which preset on stderr."""
+    from backend.worker.request_builders import generation_choice
 
-    project = store.current_templates() if store is not None else DEFAULT_TEMPLATES
-    if choice == "auto":
-        edited = project.version != DEFAULT_TEMPLATES.version
-        choice = "small-model" if model.name in EMBEDDED_ALIASES and not edited else "project"
-    chosen = {"project": project, "default": DEFAULT_TEMPLATES, "small-model": SMALL_MODEL_TEMPLATES}[choice]
-    if store is not None and chosen.version != project.version:
-        store.save_templates(chosen, make_current=False)  # nodes name their template version
-    return chosen
+    choice = generation_choice(store, model, args.preset, preset_overrides(args), args.seed, tree)
+    print(f"Preset: {choice.preset_label}", file=sys.stderr)
+    return choice
 
 
 # -- running ----------------------------------------------------------------------------------------
@@ -253,11 +288,11 @@ def run_generate(args: argparse.Namespace) -> int:
 
     model = model_spec(args)
     scorers = [scorer_spec(s, args.scorer_url) for s in (args.scorer or [None])]
-    tree = _checked(TreeConfig, criticisms=args.criticisms, improvements=args.improvements,
-                    rating_retries=args.rating_retries)
+    tree = _checked(TreeConfig, criticisms=args.criticisms, improvements=args.improvements)
     with _open_project(args.project) as store:
-        request = stage1_request(store, select_prompts(store, args.prompts, args.where), model, scorers, tree,
-                                 sampling_config(args), choose_templates(args.templates, model, store))
+        choice = generation(args, model, store, tree)
+        request = stage1_request(store, select_prompts(store, args.prompts, args.where), choice.model, scorers,
+                                 choice.tree, choice.sampling, choice.templates)
         outcome = _run_in_project(store, request, args.python, "generate")
     s = outcome.summary
     if outcome.status == "finished":
@@ -272,14 +307,17 @@ def run_chain(args: argparse.Namespace) -> int:
     model = model_spec(args)
     config = _checked(ChainConfig, rounds=args.rounds, start=args.start)
     with _open_project(args.project) as store:
-        request = chain_request(store, select_prompts(store, args.prompts, args.where), model,
-                                scorer_spec(args.scorer, args.scorer_url), config, TreeConfig(),
-                                sampling_config(args), choose_templates(args.templates, model, store))
+        choice = generation(args, model, store)
+        request = chain_request(store, select_prompts(store, args.prompts, args.where), choice.model,
+                                scorer_spec(args.scorer, args.scorer_url), config, choice.tree, choice.sampling,
+                                choice.templates)
         outcome = _run_in_project(store, request, args.python, "chain")
     if outcome.status == "finished":
         s = outcome.summary
-        print(f"Kept {s.get('chains', 0)} chains (with long thoughts) of {s.get('prompts', 0)} prompts "
-              f"(job {outcome.job_id}).")
+        dropped = s.get("chains", 0) - s.get("long_thoughts", 0)
+        print(f"Kept {s.get('long_thoughts', 0)} chains (with long thoughts) of {s.get('prompts', 0)} prompts"
+              + (f"; {dropped} more are stored without one (the paper drops them)" if dropped else "")
+              + f" (job {outcome.job_id}).")
     return exit_code(outcome, args)
 
 
@@ -305,10 +343,10 @@ def run_refine(args: argparse.Namespace) -> int:
     from backend.worker.job_session import run_prepared_job
     from backend.worker.submission import prepare_job
 
-    model = model_spec(args)
-    request = _checked(RefineRequest, prompt=args.prompt, rounds=args.rounds, model=model,
-                       scorer=scorer_spec(args.scorer, args.scorer_url), sampling=sampling_config(args),
-                       templates=choose_templates(args.templates, model))
+    choice = generation(args, model_spec(args))
+    request = _checked(RefineRequest, prompt=args.prompt, rounds=args.rounds, model=choice.model,
+                       scorer=scorer_spec(args.scorer, args.scorer_url), sampling=choice.sampling,
+                       templates=choice.templates)
 
     def show(event: protocol.Message) -> None:
         if isinstance(event, protocol.Result):

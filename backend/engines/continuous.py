@@ -128,7 +128,8 @@ class ContinuousBatcher:
                 f"the prompt has {len(prompt)} tokens; the model reads at most {self.max_positions}. Shorten the "
                 "prompt or choose a model with a longer context")))
             return
-        job = _Job(request, prompt, min(request.sampling.max_new_tokens, room), [None] * request.n,
+        cap = request.sampling.max_new_tokens  # None: no cap below the model's context (the paper preset)
+        job = _Job(request, prompt, room if cap is None else min(cap, room), [None] * request.n,
                    unfinished=request.n)
         self.waiting.extend((job, sample) for sample in range(request.n))
 

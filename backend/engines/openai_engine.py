@@ -40,8 +40,9 @@ def samples_to_ask(request: GenRequest) -> int:
 def chat_payload(model: str, request: GenRequest) -> dict:
     s = request.sampling
     payload = {"model": model, "messages": list(request.messages), "n": samples_to_ask(request),
-               "temperature": s.temperature, "top_p": s.top_p, "max_tokens": s.max_new_tokens,
-               "repetition_penalty": s.repetition_penalty}
+               "temperature": s.temperature, "top_p": s.top_p, "repetition_penalty": s.repetition_penalty}
+    if s.max_new_tokens is not None:  # omitted: the server's own limit, the model's context (the paper preset)
+        payload["max_tokens"] = s.max_new_tokens
     if s.seed is not None:
         payload["seed"] = s.seed
     if request.assistant_prefix:

@@ -171,7 +171,7 @@ class TransformersEngine(Engine):
         if sampling.seed is not None:
             torch.manual_seed(sampling.seed)
         with torch.inference_mode():
-            output = self.model.generate(**inputs, **self._generate_kwargs(sampling),
+            output = self.model.generate(**inputs, **self._generate_kwargs(sampling, inputs["input_ids"].shape[1]),
                                          stopping_criteria=_cancel_criteria(is_cancelled))
         if is_cancelled():
             return None
@@ -187,8 +187,12 @@ class TransformersEngine(Engine):
             row += request.n
         return results
 
-    def _generate_kwargs(self, sampling: SamplingConfig) -> dict:
-        kwargs = dict(max_new_tokens=sampling.max_new_tokens, repetition_penalty=sampling.repetition_penalty,
+    def _generate_kwargs(self, sampling: SamplingConfig, prompt_length: int) -> dict:
+        cap = sampling.max_new_tokens
+        if cap is None:  # no cap below the model's context (the paper preset); generate() would stop at 20
+            positions = getattr(self.model.config.get_text_config(), "max_position_embeddings", None) or 1 << 30
+            cap = max(int(positions) - prompt_length, 1)
+        kwargs = dict(max_new_tokens=cap, repetition_penalty=sampling.repetition_penalty,
                       pad_token_id=self.tokenizer.pad_token_id, eos_token_id=sorted(self._stop_ids))
         if sampling.temperature > 0:
             # top_k=0 switches off the model's default top-k, as in the paper (and vLLM): top-p only.

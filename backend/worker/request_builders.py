@@ -7,11 +7,12 @@ missing: running a job again after a crash resumes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from backend.config import ChainConfig, ModelSpec, SamplingConfig, ScorerSpec, TreeConfig
-from backend.domain import STAGE1_NODE_KINDS, TREE_ANSWER_KINDS, Node, Prompt, Score, Templates
+from backend.domain import STAGE1_NODE_KINDS, TREE_ANSWER_KINDS, Node, Prompt, Score, Templates, content_id
 from backend.errors import UserError
 from backend.job_requests import (
     ChainRequest,
@@ -32,6 +33,43 @@ def checked(make: Callable[..., R], **fields) -> R:
         return make(**fields)
     except ValueError as exc:
         raise UserError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+
+
+@dataclass(frozen=True)
+class GenerationChoice:
+    """What a generating job uses, from a preset and a person's overrides (`generation_choice`)."""
+
+    model: ModelSpec  # with the preset's rating mode
+    sampling: SamplingConfig  # labelled with the preset (and what was changed), with the job's seed
+    tree: TreeConfig  # with the preset's criticism samples (rating_retries = samples - 1)
+    templates: Templates  # stored in the project when there is one, so nodes can name their version
+
+    @property
+    def preset_label(self) -> str:
+        return self.sampling.preset or ""
+
+
+def generation_choice(store, model: ModelSpec, preset: str | None = None, overrides: Mapping[str, Any] | None = None,
+                      seed: int | None = None, tree: TreeConfig | None = None) -> GenerationChoice:
+    """The one way the app and the CLI choose a job's sampling, rating mode, criticism samples and
+    templates: preset `preset` (None / "auto": the model's default, `backend.presets.default_preset_for`)
+    with the person's `overrides` (`backend.presets.resolve_preset`). `store` is the project (None for
+    a job outside any project): its edited templates win over the preset's.
+
+    A bad value is a UserError with the setting's own message.
+    """
+    from backend.presets import resolve_preset
+
+    project_templates = store.current_templates() if store is not None else None
+    settings = checked(resolve_preset, choice=preset, model_name=model.name, overrides=overrides,
+                       project_templates=project_templates)
+    if store is not None and settings.templates.version != project_templates.version:
+        store.save_templates(settings.templates, make_current=False)  # nodes name their template version
+    # resolve_preset checked the rating mode and sample count, so these replaces cannot fail
+    return GenerationChoice(model=replace(model, rating_mode=settings.rating_mode),
+                            sampling=replace(settings.sampling, seed=seed),
+                            tree=replace(tree or TreeConfig(), rating_retries=settings.rating_retries),
+                            templates=settings.templates)
 
 
 def select_prompts(store, limit: int | None = None, where: str | None = None) -> list[Prompt]:
@@ -61,28 +99,51 @@ def stage1_request(store, prompts: list[Prompt], model: ModelSpec, scorers: list
                    sampling=sampling, tree=tree, known_nodes=list(nodes.values()), known_scores=scores)
 
 
-def best_answers(store, prompt_ids: list[str], scorer: ScorerSpec) -> dict[str, ChainStart]:
-    """Per prompt, its best stored answer under `scorer` (a person's rejected answers are skipped);
-    an unscored first response when nothing is scored yet (the chain job scores it)."""
+def reference_start_id(prompt_id: str, text: str) -> str:
+    """The id of the node a chain job makes for a reference answer y0: the id the authors' greedy-chain
+    importer gives its y0 (`backend.io.importers.common.imported_node`, position 0), so that a chain
+    grown from a reference answer and one imported with the same y0 start from the same node."""
+    return content_id("node", prompt_id, "response", "", 0, text, 0)
+
+
+def _best_answer(nodes: list[Node], scores: dict[str, float], states) -> ChainStart | None:
+    """The best stored answer under the scorer (a person's rejected answers are skipped); an unscored
+    first response when nothing is scored yet (the chain job scores it); None without answers."""
+    answers = [n for n in nodes if n.kind in TREE_ANSWER_KINDS
+               and getattr(states.get(n.id), "verdict", None) != "reject"]
+    if not answers:
+        return None
+    scored = [n for n in answers if n.id in scores]
+    if scored:
+        best = max(scored, key=lambda n: scores[n.id])
+        return ChainStart(best.id, best.text, scores[best.id])
+    first = next((n for n in answers if n.kind == "response"), answers[0])
+    return ChainStart(first.id, first.text)
+
+
+def chain_starts(store, prompt_ids: list[str], scorer: ScorerSpec, start: str) -> dict[str, ChainStart]:
+    """Per prompt, its chain's y0 for `ChainConfig.start`: 'reference' takes the prompt's reference answer
+    (as the AvR authors do), else its best stored answer; 'best' the best stored answer; 'sample' none.
+    A prompt missing here gets a fresh answer from the model in the job."""
+    if start == "sample":
+        return {}
+    references = store.reference_answers(prompt_ids) if start == "reference" else {}
     starts: dict[str, ChainStart] = {}
-    for _prompt, nodes, scores, states in store.tree_inputs(prompt_ids, scorer=scorer.label):
-        answers = [n for n in nodes if n.kind in TREE_ANSWER_KINDS
-                   and getattr(states.get(n.id), "verdict", None) != "reject"]
-        if not answers:
+    for prompt, nodes, scores, states in store.tree_inputs(prompt_ids, scorer=scorer.label):
+        reference = references.get(prompt.id)
+        if reference is not None:
+            node_id = reference_start_id(prompt.id, reference.text)
+            starts[prompt.id] = ChainStart(node_id, reference.text, scores.get(node_id), reference=True)
             continue
-        scored = [n for n in answers if n.id in scores]
-        if scored:
-            best = max(scored, key=lambda n: scores[n.id])
-            starts[best.prompt_id] = ChainStart(best.id, best.text, scores[best.id])
-        else:
-            first = next((n for n in answers if n.kind == "response"), answers[0])
-            starts[first.prompt_id] = ChainStart(first.id, first.text)
+        best = _best_answer(nodes, scores, states)
+        if best is not None:
+            starts[prompt.id] = best
     return starts
 
 
 def chain_request(store, prompts: list[Prompt], model: ModelSpec, scorer: ScorerSpec, chain: ChainConfig,
                   tree: TreeConfig, sampling: SamplingConfig, templates: Templates) -> ChainRequest:
-    starts = best_answers(store, [p.id for p in prompts], scorer) if chain.start == "best" else {}
+    starts = chain_starts(store, [p.id for p in prompts], scorer, chain.start)
     return checked(ChainRequest, prompts=prompts, templates=templates, model=model, scorer=scorer,
                    sampling=sampling, chain=chain, tree=tree, starts=starts)
 

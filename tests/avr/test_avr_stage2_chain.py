@@ -3,18 +3,13 @@
 import pytest
 
 from backend.avr.chain import (
-    ChainOutcome,
-    ChainStep,
     GreedyOutcome,
     accept_step,
     best_improvement,
-    chain_long_thought,
     closing_criticism,
-    closing_criticism_index,
-    finalize_chain,
     greedy_outcome,
+    greedy_path,
 )
-from backend.avr.long_thought import LongThought
 from backend.avr.stage2 import choose_long_thought_pair, long_thought_pair, long_thought_sample
 from backend.domain import Pair, Prompt, SftSample
 
@@ -34,20 +29,27 @@ def test_accept_step(current, candidates, expected):
     assert accept_step(current, candidates) == expected
 
 
-def test_finalize_chain_keeps_improved_and_closed_chains():
-    steps = [ChainStep("c1", "y1", 0.5), ChainStep("c2", "y2", 0.9)]
-    outcome = finalize_chain("y0", 0.1, steps, "c3", rounds=5)
-    assert outcome == ChainOutcome(("y0", "c1", "y1", "c2", "y2", "c3"), "y2", (0.1, 0.5, 0.9))
-    assert outcome.answer_ids == ("y0", "y1", "y2")
-    assert outcome.criticism_ids == ("c1", "c2", "c3")
+# Three rounds of a chain with y0 scored 0.1: round 1 accepts c1's second improvement (0.6), round 2 its
+# c2b's first (0.8, c2a did not parse), round 3 fails (0.7 < 0.8) and closes with c3b (0.7 > 0.3).
+ROUND_SCORES = [[[0.2, 0.6], [0.5, None]], [None, [0.8, 0.4]], [[0.3, 0.1], [0.7]]]
+ROUND_NODES = [[("c1a", ["y1a", "y1b"]), ("c1b", ["y1c", None])], [None, ("c2b", ["y2a", "y2b"])],
+               [("c3a", ["y3a", "y3b"]), ("c3b", ["y3c"])]]
 
 
-def test_finalize_chain_drops_chains_without_improvement_or_closing_criticism():
-    assert finalize_chain("y0", 0.1, [], "c1", rounds=5) is None
-    steps = [ChainStep(f"c{i}", f"y{i}", float(i)) for i in range(1, 6)]
-    assert finalize_chain("y0", 0.0, steps, "c6", rounds=5) is None      # best came in the last allowed round
-    assert finalize_chain("y0", 0.0, steps[:4], "c5", rounds=5) is not None
-    assert finalize_chain("y0", 0.0, steps[:1], None, rounds=5) is None
+def test_greedy_path_records_each_accepted_round_and_the_closing_criticism():
+    outcome = greedy_outcome(0.1, ROUND_SCORES)
+    assert outcome == GreedyOutcome(((0, 1), (1, 0)), 1, None)
+    path = greedy_path("y0", outcome, ROUND_NODES)
+    assert path.node_ids == ("y0", "c1a", "y1b", "c2b", "y2a", "c3b")
+    assert (path.answer_ids, path.criticism_ids, path.best_id) == (("y0", "y1b", "y2a"), ("c1a", "c2b", "c3b"), "y2a")
+
+
+def test_greedy_path_of_chains_the_paper_drops():
+    no_gain = greedy_path("y0", greedy_outcome(0.9, ROUND_SCORES[:1]), ROUND_NODES[:1])
+    assert no_gain.node_ids == ("y0", "c1a") and no_gain.best_id == "y0"      # closes with round 1's best criticism
+    last_round = greedy_path("y0", greedy_outcome(0.1, ROUND_SCORES[:2]), ROUND_NODES[:2])
+    assert last_round.node_ids == ("y0", "c1a", "y1b", "c2b", "y2a")          # improved in the last round run: no c_final
+    assert greedy_path("y0", greedy_outcome(0.1, []), []).node_ids == ("y0",)
 
 
 @pytest.mark.parametrize(("round_scores", "best", "closing"), [
@@ -79,15 +81,6 @@ def test_closing_criticism_is_the_failed_rounds_best_scored(round_scores, best, 
 ])
 def test_greedy_outcome(start, rounds, degenerate, expected):
     assert greedy_outcome(start, rounds, degenerate) == expected
-
-
-def test_closing_criticism_and_long_thought_parts():
-    assert closing_criticism_index([3, 8, 8, None]) == 1   # deprecated, until the chain job moves over
-    assert closing_criticism_index([None, None]) == 0
-    assert closing_criticism_index([]) is None
-    outcome = finalize_chain("y0", 0.1, [ChainStep("c1", "y1", 0.5)], "c2", rounds=5)
-    texts = {"y0": "A0", "c1": "C1", "y1": "A1", "c2": "C2"}
-    assert chain_long_thought(outcome, texts) == LongThought(["A0", "A1"], ["C1", "C2"], "A1")
 
 
 def test_long_thought_pair_choice():

@@ -12,7 +12,8 @@ from backend.store import Store
 from backend.worker.journal import JournalWriter
 from tests.support.tiny_models import tiny_chat_model_dir, tiny_reward_model_dir
 
-FAST = ["--max-new-tokens", "4", "--dtype", "float32", "--device", "cpu", "--seed", "0"]
+# The tiny model never writes "Rating: [[k]]": the paper preset (its default) would drop every criticism.
+FAST = ["--max-new-tokens", "4", "--dtype", "float32", "--device", "cpu", "--seed", "0", "--rating-mode", "constrained"]
 
 
 @pytest.fixture

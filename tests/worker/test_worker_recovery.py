@@ -29,7 +29,8 @@ from backend.worker.submission import prepare_job, resume_job
 from tests.support.tiny_models import tiny_chat_model_dir, tiny_reward_model_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["--max-new-tokens", "4", "--dtype", "float32", "--device", "cpu", "--seed", "0"]
+# The tiny model never writes "Rating: [[k]]": the paper preset (its default) would drop every criticism.
+FAST = ["--max-new-tokens", "4", "--dtype", "float32", "--device", "cpu", "--seed", "0", "--rating-mode", "constrained"]
 
 # A stand-in for a worker orphaned by a killed CLI: it holds the job's lock, and journals one node
 # only when told to (then exits), as a real orphan finishing its last step would.

@@ -1,8 +1,10 @@
 """What happens to a criticism whose `Rating: [[k]]` does not parse, per ModelSpec.rating_mode.
 
-drop: re-sample up to TreeConfig.rating_retries times, then drop (the paper's rule); constrained: keep
-the text and complete the rating with the engine's digit choice; none: keep it with no rating.
-Failures are counted so a job can always say what it did with them (never drop silently).
+Every criticism gets at most `TreeConfig.rating_retries + 1` samples in all (the paper: 5), and a
+request that failed counts as one sample of each criticism it asked for. drop: an unrated sample is
+re-sampled, and the criticism dropped after its last sample (the paper's rule); constrained: keep the
+text and complete the rating with the engine's digit choice; none: keep it with no rating. Failures
+are counted so a job can always say what it did with them (never drop silently).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from backend.engines.base import GenRequest
 @dataclass
 class RatingStats:
     criticisms: int = 0  # criticism texts generated
+    kept: int = 0  # ... of which became criticism nodes
     unparsed: int = 0  # ... of which had no parseable "Rating: [[k]]"
     resampled: int = 0
     dropped: int = 0
@@ -55,49 +58,72 @@ def rate(engine, conversation: list[Message], texts: list[str], mode: str,
     return ratings
 
 
+def keepable(ratings: list[int | None], mode: str) -> list[int]:
+    """Indexes of the sampled criticisms to keep: in drop mode only the rated ones.
+
+    >>> keepable([7, None, 3], "drop"), keepable([7, None], "none")
+    ([0, 2], [0, 1])
+    """
+    return [i for i, rating in enumerate(ratings) if rating is not None or mode != "drop"]
+
+
 def criticize_all(engine, conversations: list[list[Message]], n: int, sampling: SamplingConfig, mode: str,
                   retries: int, stats: RatingStats) -> list[list[tuple[str, int | None]]]:
-    """Up to `n` (text, rating) criticisms per conversation; in drop mode unrated ones are re-sampled
-    and, after `retries` re-samples, dropped (so a conversation may get fewer than n)."""
+    """Up to `n` (text, rating) criticisms per conversation, each sampled at most `retries + 1` times:
+    a sample that cannot be kept (no rating in drop mode, a failed request, a missing text) is sampled
+    again, and after the last sample the criticism is dropped (a conversation may get fewer than n)."""
     kept: list[list[tuple[str, int | None]]] = [[] for _ in conversations]
     need = [n] * len(conversations)
-    attempt = 0
-    while any(need):
+    for sample in range(1, retries + 2):
         requests = [GenRequest(f"criticize:{i}", conversations[i], n=need[i], sampling=sampling)
                     for i in range(len(conversations)) if need[i]]
+        if not requests:
+            break
         results = {r.key: r for r in engine.generate(requests)}
         for request in requests:
             i = int(request.key.split(":")[1])
             result = results.get(request.key)
-            if result is None or result.error:
+            if result is None or result.error:  # counts as one sample of each criticism it asked for
                 stats.failed_requests.append(result.error if result else "no result (cancelled)")
-                need[i] = 0
                 continue
             stats.tokens += result.tokens
             texts = result.texts[: need[i]]
             ratings = rate(engine, conversations[i], texts, mode, stats)
-            for text, rating in zip(texts, ratings, strict=True):
-                if rating is not None or mode != "drop":
-                    kept[i].append((text, rating))
+            kept[i] += [(texts[j], ratings[j]) for j in keepable(ratings, mode)]
             need[i] = n - len(kept[i])
-        attempt += 1
-        if mode != "drop" or attempt > retries:
-            stats.dropped += sum(need)
-            break
-        stats.resampled += sum(need)
+        if sample <= retries:
+            stats.resampled += sum(need)
+    stats.dropped += sum(need)
+    stats.kept += sum(len(k) for k in kept)
     return kept
 
 
 def warning_text(stats: RatingStats, mode: str, retries: int) -> str | None:
-    """A sentence on unparsed ratings and what became of them; None when every rating parsed."""
-    if not stats.unparsed:
+    """Sentences on unparsed ratings and dropped criticisms and what became of them; None when every
+    rating parsed and nothing was dropped.
+
+    >>> print(warning_text(RatingStats(criticisms=10, unparsed=10, resampled=8, dropped=2), "drop", 4))
+    No criticism was kept. 10 of 10 criticisms had no parseable 'Rating: [[k]]' (rating mode 'drop'). \
+Re-sampled 8; dropped 2 criticisms after 5 samples each. Small models rarely write the rating line: use \
+rating mode 'constrained' or 'none' (or the cpu-demo preset) to keep their criticisms.
+    """
+    if not stats.unparsed and not stats.dropped:
         return None
-    text = (f"{stats.unparsed} of {stats.criticisms} criticisms had no parseable 'Rating: [[k]]' "
-            f"(rating mode {mode!r}). ")
-    if mode == "drop":
-        return text + (f"Re-sampled {stats.resampled}, dropped {stats.dropped} after {retries} re-samples. "
-                       "Small models rarely write the rating line: use rating mode 'constrained' or "
-                       "'none' to keep their criticisms.")
-    if mode == "constrained":
-        return text + f"{stats.filled} ratings were filled by constrained digit completion."
-    return text + "They are kept with no self-rating."
+    parts = ["No criticism was kept."] if stats.dropped and not stats.kept else []
+    if stats.unparsed:
+        parts.append(f"{stats.unparsed} of {stats.criticisms} criticisms had no parseable 'Rating: [[k]]' "
+                     f"(rating mode {mode!r}).")
+    failed = len(stats.failed_requests)
+    if failed:
+        parts.append(f"{failed} criticism requests failed (each counts as one sample).")
+    if stats.dropped:
+        parts.append(f"Re-sampled {stats.resampled}; dropped {stats.dropped} criticisms after {retries + 1} "
+                     "samples each.")
+    if mode == "drop" and stats.unparsed:
+        parts.append("Small models rarely write the rating line: use rating mode 'constrained' or 'none' "
+                     "(or the cpu-demo preset) to keep their criticisms.")
+    elif mode == "constrained" and stats.unparsed:
+        parts.append(f"{stats.filled} ratings were filled by constrained digit completion.")
+    elif stats.unparsed:
+        parts.append("They are kept with no self-rating.")
+    return " ".join(parts)

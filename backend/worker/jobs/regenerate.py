@@ -55,7 +55,7 @@ def run(request: RegenerateRequest, ctx: JobContext) -> dict[str, Any]:
     missing = max(count - len(children), 0)
     ctx.progress.start(count * (1 + len(request.scorers)), already_done=len(children), message="improving")
 
-    messages = improve_messages(prompt.text, request.answer.text, criticism.text, request.templates)
+    messages = improve_messages(prompt.text, request.answer.text, criticism.text, request.templates, prompt.system)
     marks = provenance(criticism, messages)
     ctx.log("info", f"improving criticism {criticism.id} from its "
                     f"{'edited' if marks['from_edited_criticism'] else 'model'} text "

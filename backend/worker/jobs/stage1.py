@@ -32,7 +32,7 @@ def _first_tree_nodes(prompt_id: str, nodes: dict[str, Node]) -> list[Node]:
 
 
 def run(request: Stage1Request, ctx: JobContext) -> dict[str, Any]:
-    prompts = {p.id: p.text for p in request.prompts}
+    prompts = {p.id: p for p in request.prompts}
     tree, specs, mode = request.tree, request.scorers, request.model.rating_mode
     nodes, scores = common.known_objects(ctx, request.known_nodes, request.known_scores)
 
@@ -55,9 +55,9 @@ def run(request: Stage1Request, ctx: JobContext) -> dict[str, Any]:
     nodes = source.nodes
 
     answers = [n for pid in prompts for n in _first_tree_nodes(pid, nodes) if n.kind in TREE_ANSWER_KINDS]
-    scored = common.score_missing(ctx, specs, [(n.id, prompts[n.prompt_id], n.text) for n in answers], scores,
+    scored = common.score_missing(ctx, specs, [(n.id, prompts[n.prompt_id].text, n.text) for n in answers], scores,
                                   expected_per_scorer=answers_per_tree * len(prompts))
     new_nodes = sum(1 for n in nodes.values() if n.job_id == ctx.job_id)
     return {"prompts": len(prompts), "nodes": new_nodes, "scores": scored,
             "criticisms_dropped": source.stats.dropped, "ratings_unparsed": source.stats.unparsed,
-            "failed_requests": len(source.stats.failed_requests)}
+            "failed_requests": len(source.failed_requests)}

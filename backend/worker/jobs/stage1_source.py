@@ -3,6 +3,10 @@
 A prompt is re-planned whenever one of its results arrives, so a criticism's improvements become ready
 the moment it is done: the transformers engine then batches a whole level across prompts, and server
 engines dispatch children immediately. Every node is journalled as it is made.
+
+A criticism gets at most `TreeConfig.rating_retries + 1` samples in all (`rating_policy`): the answer's
+open criticisms are always asked for together, so the requests made for an answer since its last kept
+criticism count the samples of each one still open. A failed request counts as one sample.
 """
 
 from __future__ import annotations
@@ -14,17 +18,17 @@ from backend.avr.plan import PlannedStep, missing_steps
 from backend.avr.templates import criticize_messages, improve_messages, respond_messages
 from backend.avr.tree import build_trees
 from backend.config import SamplingConfig, TreeConfig
-from backend.domain import Node, Templates
+from backend.domain import Node, Prompt, Templates
 from backend.engines.base import GenRequest, GenResult
 from backend.worker.context import JobContext
 from backend.worker.jobs.common import NodeFactory
-from backend.worker.jobs.rating_policy import RatingStats, rate
+from backend.worker.jobs.rating_policy import RatingStats, keepable, rate
 
 _KIND_OF_ACTION = {"respond": "response", "criticize": "criticism", "improve": "improvement"}
 
 
 class Stage1Source:
-    def __init__(self, ctx: JobContext, engine, factory: NodeFactory, prompts: dict[str, str],
+    def __init__(self, ctx: JobContext, engine, factory: NodeFactory, prompts: dict[str, Prompt],
                  nodes: dict[str, Node], tree: TreeConfig, sampling: SamplingConfig, templates: Templates,
                  rating_mode: str) -> None:
         self._ctx, self._engine, self._factory = ctx, engine, factory
@@ -36,11 +40,12 @@ class Stage1Source:
         self._ready: deque[tuple[GenRequest, PlannedStep]] = deque()
         self._in_flight: dict[str, PlannedStep] = {}
         self._busy_parents: set[tuple[str, str | None]] = set()  # (prompt, parent) with a step out
-        self._attempts: dict[str | None, int] = {}  # rating re-samples per criticized answer
+        self._samples: dict[str | None, int] = {}  # samples so far of an answer's open criticisms
         self._given_up: dict[str | None, int] = {}  # criticisms dropped per answer (never re-planned)
         self._blocked: set[tuple[str, str | None, str]] = set()  # (prompt, parent, action) that failed
         self._serial = 0
-        self.stats = RatingStats()
+        self.stats = RatingStats()  # criticisms (their failed requests too)
+        self.failed_requests: list[str] = []  # every action's
 
     # -- RequestSource ----------------------------------------------------------------------------
     def next_requests(self, limit: int) -> list[GenRequest]:
@@ -59,9 +64,13 @@ class Stage1Source:
             self._busy_parents.discard((step.prompt_id, step.parent_id))
             self._dirty.add(step.prompt_id)
             if result.error:
-                self.stats.failed_requests.append(result.error)
+                self.failed_requests.append(result.error)
                 self._ctx.log("warning", f"{step.action} for prompt {step.prompt_id} failed: {result.error}")
-                self._block(step)
+                if step.action == "criticize":  # one sample of each criticism it asked for
+                    self.stats.failed_requests.append(result.error)
+                    self._add_criticisms(step, [], 0)
+                else:
+                    self._block(step)
                 return
             texts = result.texts[: step.count]
             if step.action == "criticize":
@@ -105,12 +114,12 @@ class Stage1Source:
     def _messages(self, step: PlannedStep):
         prompt = self._prompts[step.prompt_id]
         if step.action == "respond":
-            return respond_messages(prompt)
+            return respond_messages(prompt.text, prompt.system)
         parent = self._nodes[step.parent_id]
         if step.action == "criticize":
-            return criticize_messages(prompt, parent.text, self._templates)
+            return criticize_messages(prompt.text, parent.text, self._templates, prompt.system)
         answer = self._nodes[parent.parent_id]
-        return improve_messages(prompt, answer.text, parent.text, self._templates)
+        return improve_messages(prompt.text, answer.text, parent.text, self._templates, prompt.system)
 
     # -- results ----------------------------------------------------------------------------------
     def _add(self, node: Node) -> None:
@@ -118,21 +127,24 @@ class Stage1Source:
         self._factory.emit(node)
 
     def _add_criticisms(self, step: PlannedStep, texts: list[str], tokens: int) -> None:
-        ratings = rate(self._engine, self._messages(step), texts, self._mode, self.stats)
-        missing = [i for i, rating in enumerate(ratings) if rating is None]
-        keep = list(range(len(texts)))
-        if missing and self._mode == "drop":
-            keep = [i for i in keep if ratings[i] is not None]
-            attempts = self._attempts.get(step.parent_id, 0)
-            if attempts < self._tree.rating_retries:
-                self._attempts[step.parent_id] = attempts + 1
-                self.stats.resampled += len(missing)  # the plan asks for them again
-            else:
-                self._give_up(step, len(missing))
+        """One sample of each of the step's criticisms: keep what can be kept; the rest are planned
+        again, or dropped after their last sample."""
+        texts = texts[: step.count]
+        ratings = rate(self._engine, self._messages(step), texts, self._mode, self.stats) if texts else []
+        keep = keepable(ratings, self._mode)
         for i in keep:
             self._add(self._factory.make(step.prompt_id, "criticism", texts[i], step.parent_id,
                                          self_rating=ratings[i]))
+        self.stats.kept += len(keep)
         self._ctx.progress.advance(len(keep), tokens, "criticize done")
+        still_open = step.count - len(keep)
+        if still_open:
+            samples = self._samples.get(step.parent_id, 0) + 1
+            self._samples[step.parent_id] = samples
+            if samples <= self._tree.rating_retries:
+                self.stats.resampled += still_open  # the plan asks for them again
+            else:
+                self._give_up(step, still_open)
 
     def _give_up(self, step: PlannedStep, count: int) -> None:
         """Skip `count` criticisms of an answer for the rest of this run (progress skips their subtrees)."""
