@@ -11,12 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "transformers", "trl", "vllm", "peft", "accelerate", "datasets")
 # Everything the GUI and the CLI import: the window opens, and `avr-studio --help` answers, without torch.
 LIGHT_MODULES = [
-    "backend.domain", "backend.protocol", "backend.avr", "backend.store", "backend.config", "backend.typed_json",
+    "backend.domain", "backend.protocol", "backend.avr", "backend.store", "backend.config", "backend.presets",
+    "backend.typed_json",
     "backend.job_requests", "backend.io", "backend.cli", "backend.cli.commands", "backend.cli.project_cmds",
     "backend.cli.io_cmds", "backend.cli.worker_cmds", "backend.cli.curation_cmds", "backend.curation.derived",
     "backend.curation.annotations", "backend.curation.prompt_trees", "backend.worker.submission",
     "backend.worker.request_builders", "backend.worker.ingest", "backend.worker.job_session",
-    "backend.worker.client",
+    "backend.worker.client", "backend.cli.train_cmds", "backend.training.stages", "backend.training.before_after",
+    "backend.training.runs", "backend.training.records",
 ]
 
 
