@@ -16,13 +16,14 @@ from avr_studio.context import ProjectContext
 from backend import protocol
 from backend.config import TreeConfig
 from backend.job_requests import JobRequest
-from backend.worker.ingest import ingest_journal, ingest_pending_journals
+from backend.worker.ingest import ingest_journal
 from backend.worker.journal import WORKER_LOG_NAME
 from backend.worker.submission import prepare_job
 
 INGEST_INTERVAL_MS = 250  # results arriving within this window are written in one batch
 ACTIVE_STATUSES = ("queued", "running")
 WORKER_DIED_TITLE = "The worker stopped while this job ran"
+RECOVERY_WAIT_S = 5.0  # on open, how long the UI waits for a worker that a killed session left running
 
 
 def worker_died_advice(message: str) -> str:
@@ -41,6 +42,13 @@ class JobsService(QObject):
 
     sig_results_ingested = Signal(str, int)
     """Journal records of a job were written to the store (job id, records seen since last time)."""
+
+    sig_job_note_added = Signal(str, str)
+    """A job got a note worth showing (job id, text): a skipped journal line, results refused because
+    their tree slot was full, requests that failed. Notes are kept in the store (`store.job_notes`)."""
+
+    sig_resume_failed = Signal(str, str)
+    """A job could not be resumed (job id, the one-line reason)."""
 
     def __init__(self, context: ProjectContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -120,7 +128,8 @@ class JobsService(QObject):
             return
         dirty, self._dirty_jobs = self._dirty_jobs, {}
         for job_id, count in dirty.items():
-            ingest_journal(store, self.job_dir(job_id), job_id)
+            ingest_journal(store, self.job_dir(job_id), job_id,
+                           on_warning=lambda text, job_id=job_id: self.sig_job_note_added.emit(job_id, text))
             self.sig_results_ingested.emit(job_id, count)
         changed, self._changed_prompts = self._changed_prompts, set()
         for prompt_id in sorted(changed) or [""]:
@@ -146,8 +155,20 @@ class JobsService(QObject):
     def _on_started(self, event: protocol.JobStarted) -> None:
         self._set_status(event.job_id, "running")
 
+    def _note_failed_requests(self, event: protocol.JobFinished) -> None:
+        """A finished job where some model requests failed (the worker's "k of n"): a note on its row."""
+        failed = (event.summary or {}).get("failed_requests", 0)
+        store = self.context.store
+        if not failed or store is None:
+            return
+        text = (f"{failed} of {event.summary.get('requests', failed)} model requests failed (first error: "
+                f"{event.summary.get('first_error')}). Resume the job to retry them.")
+        store.add_job_note(event.job_id, "warning", text)
+        self.sig_job_note_added.emit(event.job_id, text)
+
     def _on_finished(self, event: protocol.JobFinished) -> None:
         self._end(event.job_id, "finished")
+        self._note_failed_requests(event)
 
     def _on_failed(self, event: protocol.JobFailed) -> None:
         self._end(event.job_id, "failed", error=f"{event.title} — {event.what_to_do}")
@@ -168,15 +189,49 @@ class JobsService(QObject):
             self._set_status(job_id, "failed", error=f"{WORKER_DIED_TITLE} — {worker_died_advice(message)}")
 
     def recover_interrupted_jobs(self) -> None:
-        """On open, import journal records the last session did not see (idempotent) and mark
-        the jobs it left running as failed: their worker is gone."""
+        """On open, what a crash or a kill of the last session left (`backend.worker.recovery`): wait a
+        moment for its worker, import the journal records it did not see, mark jobs whose worker is
+        gone "interrupted" (the Jobs panel offers Resume), remove killed exports' temp files."""
+        from backend.worker.recovery import recover_project
+
         store = self.context.store
         if store is None:
             return
-        imported = ingest_pending_journals(store)
-        for job in store.jobs():
-            if job.status in ACTIVE_STATUSES:
-                self._set_status(job.id, "failed",
-                                 error="Interrupted — the app closed while this job ran; its results were kept")
-        if imported:
+        notes: list[tuple[str, str]] = []
+        recovery = recover_project(store, wait_s=RECOVERY_WAIT_S)
+        for job_id in recovery.interrupted:
+            self.sig_job_status_changed.emit(job_id, "interrupted")
+        for job_id, pid in recovery.still_running.items():
+            text = (f"Still running in a worker left by an earlier session (pid {pid}); reopen the project once "
+                    "it has ended to import the rest of its results.")
+            store.add_job_note(job_id, "warning", text)
+            notes.append((job_id, text))
+        for note in store.job_notes():
+            if note.text in recovery.warnings:
+                notes.append((note.job_id, note.text))
+        for job_id, text in notes:
+            self.sig_job_note_added.emit(job_id, text)
+        if recovery.imported:
             self.context.notify_data_changed("")
+
+    def resume(self, job_id: str) -> str:
+        """Run an interrupted (failed, cancelled) job again in its folder: only what it had not done
+        (`backend.worker.submission.resume_job`); UserError if it cannot be resumed."""
+        store = self.context.store
+        if store is None:
+            raise RuntimeError("open a project before resuming a job")
+        from backend.worker.submission import resume_job
+
+        job = resume_job(store, job_id)
+        self.worker.submit_job(job.submit_message())
+        self.sig_job_status_changed.emit(job.job_id, "queued")
+        return job.job_id
+
+    def resume_from_panel(self, job_id: str) -> None:
+        """The Jobs panel's Resume button: a job that cannot be resumed says why instead."""
+        from backend.errors import UserError
+
+        try:
+            self.resume(job_id)
+        except UserError as exc:
+            self.sig_resume_failed.emit(job_id, str(exc))

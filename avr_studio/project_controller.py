@@ -184,12 +184,13 @@ class ProjectController(QObject):
         if store is None:
             return
         count, ok = QInputDialog.getInt(self.window, "Grow trees",
-                                        "Grow a Stage I tree for how many prompts without one?", 8, 1, 100000)
+                                        "Grow or finish Stage I trees for how many prompts (unfinished trees first)?", 8, 1,
+                                        100000)
         if not ok:
             return
         prompt_ids = demo.prompts_without_trees(store, count)
         if not prompt_ids:
-            QMessageBox.information(self.window, "Grow trees", "Every prompt already has a tree.")
+            QMessageBox.information(self.window, "Grow trees", "Every prompt already has a complete tree.")
             return
         try:
             self.jobs_service.submit_stage1(prompt_ids)

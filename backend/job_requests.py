@@ -166,5 +166,89 @@ class RefineRequest(JobRequest):
             raise ValueError("rounds must be at least 1")
 
 
+# -- training (backend/training; the jobs in backend/worker/jobs/{train,sample_thoughts,evaluate,merge}.py) --
+
+@dataclass
+class TrainRequest(JobRequest):
+    """Train (or resume from its last checkpoint) one prepared run: its folder `runs/<id>/` holds the exact
+    config and the data snapshot (`backend.training.runs.prepare_run`), so the folder is the whole input."""
+
+    KIND: ClassVar[str] = "train"
+    run_id: str
+    run_dir: str  # absolute path of the run folder
+    base_folder: str | None = None  # load the recorded base from this folder instead (a copy elsewhere)
+
+    def __post_init__(self) -> None:
+        if not self.run_id.strip() or not self.run_dir.strip():
+            raise ValueError("a training job needs a prepared run; prepare one with backend.training.runs.prepare_run")
+
+
+@dataclass
+class SampleThoughtsRequest(JobRequest):
+    """Stage II after SFT: sample `samples` long thoughts per prompt with the SFT model (a thought without a
+    parseable 'Final answer:' is sampled again, `tries` in all), score each final answer and the prompt's
+    reference answer, and choose the prompt's long-thought DPO pair (`backend.avr.stage2`)."""
+
+    KIND: ClassVar[str] = "sample_thoughts"
+    BULKY: ClassVar[tuple[str, ...]] = ("prompts", "references")
+    prompts: list[Prompt]
+    model: ModelSpec
+    scorer: ScorerSpec
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    references: dict[str, str] = field(default_factory=dict)  # prompt id -> reference answer (the pair's gate)
+    samples: int = 5
+    tries: int = 2
+
+    def __post_init__(self) -> None:
+        _needs_prompts(self.KIND, self.prompts)
+        if self.samples < 2 or self.tries < 1:
+            raise ValueError("a long-thought pair needs at least 2 samples per prompt and 1 try each")
+
+
+@dataclass(frozen=True)
+class EvalSide:
+    """One model of a before/after evaluation: `name` 'base' or 'trained'. A Stage II model writes a long
+    thought, whose answer is the text after 'Final answer:' (`long_thought`)."""
+
+    name: str
+    model: ModelSpec
+    sampling: SamplingConfig
+    long_thought: bool = False
+
+
+@dataclass
+class EvaluateRequest(JobRequest):
+    """Answer each held-out prompt with both models and score every answer with each scorer."""
+
+    KIND: ClassVar[str] = "evaluate"
+    BULKY: ClassVar[tuple[str, ...]] = ("prompts",)
+    evaluation_id: str
+    prompts: list[Prompt]
+    sides: list[EvalSide]
+    scorers: list[ScorerSpec]
+
+    def __post_init__(self) -> None:
+        _needs_prompts(self.KIND, self.prompts)
+        if sorted(side.name for side in self.sides) != ["base", "trained"]:
+            raise ValueError("an evaluation compares two models: one 'base' side and one 'trained' side")
+        if not self.scorers:
+            raise ValueError("an evaluation needs at least one scorer")
+
+
+@dataclass
+class MergeRequest(JobRequest):
+    """Save a trained run (its base with every adapter merged in) as a plain model folder at `out_dir`."""
+
+    KIND: ClassVar[str] = "merge"
+    run_id: str
+    runs_dir: str  # the project's runs/ folder (absolute)
+    out_dir: str  # absolute; must not exist yet
+
+    def __post_init__(self) -> None:
+        if not self.out_dir.strip():
+            raise ValueError("merging needs an output folder")
+
+
 REQUEST_TYPES: dict[str, type[JobRequest]] = {
-    cls.KIND: cls for cls in (Stage1Request, ChainRequest, ScoreRequest, RegenerateRequest, RefineRequest)}
+    cls.KIND: cls for cls in (Stage1Request, ChainRequest, ScoreRequest, RegenerateRequest, RefineRequest,
+                              TrainRequest, SampleThoughtsRequest, EvaluateRequest, MergeRequest)}

@@ -23,7 +23,10 @@ from backend import protocol
 from backend.presets import job_preset
 
 ERROR_STYLE = "color: #b00020;"
+RESUMABLE = ("interrupted", "failed", "cancelled")  # backend.worker.submission.RESUMABLE_STATUSES
+NOTE_STYLE = "color: #8a5300;"
 ENDED_TEXT = {"finished": "Finished", "failed": "Failed", "cancelled": "Cancelled", "queued": "Queued",
+              "interrupted": "Interrupted",
               "running": "Running"}
 
 
@@ -44,6 +47,9 @@ class JobRowWidget(QFrame):
 
     sig_cancel_requested = Signal(str)
     """The person asked to cancel this job (job id)."""
+
+    sig_resume_requested = Signal(str)
+    """The person asked to finish an interrupted (failed, cancelled) job where it stopped (job id)."""
 
     def __init__(self, job_id: str, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +72,11 @@ class JobRowWidget(QFrame):
         top.addWidget(self.preset_label)
         top.addWidget(self.status_label)
         top.addWidget(self.cancel_button)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Run the job again in its folder: only what it had not done yet")
+        self.resume_button.clicked.connect(lambda: self.sig_resume_requested.emit(self.job_id))
+        self.resume_button.hide()
+        top.addWidget(self.resume_button)
         layout.addLayout(top)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 0)  # busy until the first Progress says how much there is
@@ -84,15 +95,40 @@ class JobRowWidget(QFrame):
         self.details_button.toggled.connect(self._toggle_details)
         self.traceback_view = QPlainTextEdit(readOnly=True)
         self.traceback_view.setMaximumHeight(180)
-        for widget in (self.error_title, self.what_to_do, self.details_button, self.traceback_view):
+        self.notes_label = QLabel()  # what ingesting its journal had to say (`show_note`)
+        self.notes_label.setObjectName("jobNotes")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setStyleSheet(NOTE_STYLE)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for widget in (self.error_title, self.what_to_do, self.details_button, self.traceback_view,
+                       self.notes_label):
             widget.hide()
             layout.addWidget(widget)
+        self.notes: list[str] = []
+
+    def show_note(self, text: str) -> None:
+        """A warning about the job's results: a skipped journal line, refused results, failed requests."""
+        if text in self.notes:
+            return
+        self.notes.append(text)
+        self.notes_label.setText("\n".join(f"⚠ {note}" for note in self.notes))
+        self.notes_label.show()
 
     def show_preset(self, preset: str) -> None:
         """The generation preset the job runs with, as its nodes record it (e.g. 'paper+custom(...)')."""
         self.preset_label.setText(f"preset {preset}")
         self.preset_label.setToolTip("Generation settings (Settings → Generation, or --preset on the command line)")
         self.preset_label.show()
+
+    def show_queued(self) -> None:
+        """Submitted again (resumed): waiting for the worker."""
+        self.status = "queued"
+        self.status_label.setText("Queued")
+        self.status_label.setStyleSheet("")
+        self.resume_button.hide()
+        self.cancel_button.show()
+        for widget in (self.error_title, self.what_to_do, self.details_button, self.traceback_view):
+            widget.hide()
 
     def show_started(self) -> None:
         self.status = "running"
@@ -115,6 +151,7 @@ class JobRowWidget(QFrame):
         self.status = status
         self.status_label.setText(ENDED_TEXT.get(status, status))
         self.cancel_button.hide()
+        self.resume_button.setVisible(status in RESUMABLE)
         if self.progress_bar.maximum() == 0:  # never got a Progress: don't leave it spinning
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(1 if status == "finished" else 0)
@@ -141,6 +178,9 @@ class JobsPanel(QWidget):
 
     sig_cancel_requested = Signal(str)
     """The person asked to cancel a job (job id)."""
+
+    sig_resume_requested = Signal(str)
+    """The person asked to resume an interrupted job (job id)."""
 
     sig_worker_restart_requested = Signal()
     """The person asked to start a fresh worker after the old one died."""
@@ -197,6 +237,9 @@ class JobsPanel(QWidget):
         if context.jobs_service is not None:
             context.jobs_service.sig_job_submitted.connect(self.add_job)
             context.jobs_service.sig_job_status_changed.connect(self.on_job_status_changed)
+            context.jobs_service.sig_job_note_added.connect(lambda job_id, text: self._row(job_id).show_note(text))
+            self.sig_resume_requested.connect(context.jobs_service.resume_from_panel)
+            context.jobs_service.sig_resume_failed.connect(lambda job_id, text: self._row(job_id).show_note(text))
             self.sig_cancel_requested.connect(context.jobs_service.cancel)
 
     # --- rows ----------------------------------------------------------------------------------
@@ -214,7 +257,14 @@ class JobsPanel(QWidget):
 
     def _show_stored_status(self, job) -> None:
         row = self.rows[job.id]
-        if job.status == "failed":
+        store = self.context.store
+        for note in store.job_notes(job.id) if store is not None else []:
+            row.show_note(note.text)
+        if job.status == "interrupted":
+            row.show_ended("interrupted")
+            row.what_to_do.setText(job.error or "")
+            row.what_to_do.setVisible(bool(job.error))
+        elif job.status == "failed":
             title, _, what = (job.error or "Failed").partition(" — ")
             row.show_error(title, what)
         elif job.status == "running":
@@ -226,7 +276,9 @@ class JobsPanel(QWidget):
         """The service changed a stored status (e.g. recovery after a crash): show the stored state."""
         store = self.context.store
         job = store.get_job(job_id) if store is not None else None
-        if job is not None and (job_id not in self.rows or status == "failed"):
+        if job is not None and status == "queued" and job_id in self.rows:
+            self.rows[job_id].show_queued()  # resumed
+        elif job is not None and (job_id not in self.rows or status in ("failed", "interrupted")):
             self.add_job(job.id, job.kind)
             self._show_stored_status(job)
 
@@ -239,6 +291,7 @@ class JobsPanel(QWidget):
         if preset:
             row.show_preset(preset)
         row.sig_cancel_requested.connect(self.sig_cancel_requested)
+        row.sig_resume_requested.connect(self.sig_resume_requested)
         self.rows[job_id] = row
         self.rows_layout.insertWidget(0, row)  # newest on top
         row.show()  # a child added to a shown widget stays hidden until shown

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "worker_cmds",  # generate, chain, score, refine
     "curation_cmds",  # annotate
     "job_cmds",  # jobs, resume, conflicts, doctor
+    "train_cmds",  # train, runs, eval, merge
 )
 
 

@@ -166,6 +166,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     refine.add_argument("prompt", metavar="PROMPT", help="The question to answer.")
     _model_flags(refine)
     refine.add_argument("--rounds", type=int, default=3, help="Criticise-and-revise rounds.")
+    refine.add_argument("--project", type=Path, default=None, metavar="DIR",
+                        help="A project whose trained runs --model run:<id> or --scorer rm:<id> name (the job is "
+                             "kept in it; nothing else is stored).")
     refine.set_defaults(func=run_refine)
 
 
@@ -361,8 +364,13 @@ def run_refine(args: argparse.Namespace) -> int:
         elif isinstance(event, protocol.Log) and event.level in ("warning", "error"):
             print(f"{event.level}: {event.text}", file=sys.stderr)
 
-    job = prepare_job(request, jobs_dir=tempfile.mkdtemp(prefix="avr-refine-"))  # no project: a scratch folder
-    outcome = _report(run_prepared_job(job, python_executable=args.python, on_event=show))
+    if args.project is not None:  # its runs can be the model or the scorer
+        with _open_project(args.project) as store:
+            job = prepare_job(request, store=store)
+            outcome = _report(run_prepared_job(job, store=store, python_executable=args.python, on_event=show))
+    else:
+        job = prepare_job(request, jobs_dir=tempfile.mkdtemp(prefix="avr-refine-"))  # no project: a scratch folder
+        outcome = _report(run_prepared_job(job, python_executable=args.python, on_event=show))
     if outcome.status != "finished":
         return 1
     print(f"## Final answer (score {outcome.summary['final_score']:.4f}, "

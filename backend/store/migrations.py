@@ -227,6 +227,21 @@ def m007_job_notes_and_slot_conflicts(db: Database) -> None:
     db.execute("CREATE INDEX slot_conflicts_by_prompt ON slot_conflicts (prompt_id)")
 
 
+def m008_evaluations(db: Database) -> None:
+    """Before / after evaluations of trained runs: the two models' answers on the held-out prompts and
+    every score of them (backend/store/evaluations.py), so a win rate can be recomputed from the rows."""
+    db.execute("""CREATE TABLE evaluations (
+        id VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, against VARCHAR NOT NULL, base_model VARCHAR NOT NULL,
+        trained_model VARCHAR NOT NULL, scorers JSON NOT NULL, training_scorer VARCHAR, prompts INTEGER NOT NULL,
+        job_id VARCHAR, status VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL)""")
+    db.execute("""CREATE TABLE eval_answers (
+        evaluation_id VARCHAR NOT NULL, prompt_id VARCHAR NOT NULL, side VARCHAR NOT NULL, text VARCHAR NOT NULL,
+        answer VARCHAR NOT NULL, PRIMARY KEY (evaluation_id, prompt_id, side))""")
+    db.execute("""CREATE TABLE eval_scores (
+        evaluation_id VARCHAR NOT NULL, prompt_id VARCHAR NOT NULL, side VARCHAR NOT NULL, scorer VARCHAR NOT NULL,
+        value DOUBLE NOT NULL, PRIMARY KEY (evaluation_id, prompt_id, side, scorer))""")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial_schema,
     m002_scores_by_node,
@@ -235,6 +250,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m005_annotations_by_node,
     m006_curation_caches,
     m007_job_notes_and_slot_conflicts,
+    m008_evaluations,
 ]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from backend.errors import UserError
 from backend.store.connection import Database
 from backend.store.curation import AnnotationQueries
+from backend.store.evaluations import EvaluationQueries
 from backend.store.exports import ExportQueries
 from backend.store.jobs import JobQueries
 from backend.store.loading import LoadingQueries
@@ -37,7 +38,8 @@ PROJECT_SUBDIRS = ("jobs", "runs", "exports")
 
 class Store(PromptQueries, NodeQueries, ScoreQueries, AnnotationQueries, SummaryQueries, ResultQueries,
             RewardQueries, TemplateQueries, JobQueries, RunQueries, LoadingQueries, ExportQueries, SettingQueries,
-            ReferenceQueries, PairTallyQueries, PromptScoreQueries, PromptContextQueries, RewardDebugQueries):
+            ReferenceQueries, PairTallyQueries, PromptScoreQueries, PromptContextQueries, RewardDebugQueries,
+            EvaluationQueries):
     """An open project. Only one process may hold it; use `with Store.open(dir) as store:`."""
 
     def __init__(self, db: Database, project_dir: Path) -> None:

@@ -115,10 +115,12 @@ def sync_run(store: Store, run_id: str) -> Run:
     if run is None:
         raise UserError(f"no run {run_id!r} in this project; list the runs with `avr-studio runs DIR`")
     folder = RunFolder(store.project_dir / run.output_dir)
+    result = folder.result()
+    if result is not None and run.status == result.status and run.finished_at is not None:
+        return run  # an ended run already synced: its folder holds nothing newer (and its end time stays)
     events = folder.events()
     rows = [(event.step, name, float(value)) for event in events if event.kind == "metrics"
             for name, value in event.metrics.items() if isinstance(value, int | float)]
-    result = folder.result()
     with store.transaction():
         store.replace_run_metrics(run_id, rows)
         environment = folder.read_environment() or None

@@ -9,7 +9,7 @@ callables, so a worker job can pass an engine and a scorer, and the logic stays 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ SAMPLES_PER_PROMPT = 5  # DESIGN §1.4.3
 TRIES_PER_SAMPLE = 2  # a thought without a parseable "Final answer:" is sampled again, 2 tries in all
 
 SampleThoughts = Callable[[int], list[str]]  # n -> n sampled long thoughts for the prompt
+SampleMany = Callable[[dict[Hashable, int]], dict[Hashable, list[str]]]  # {prompt: n} -> {prompt: n thoughts}
 ScoreAnswers = Callable[[list[tuple[str, str]]], list[float]]  # [(prompt, answer)] -> rewards
 
 
@@ -54,13 +55,34 @@ def sample_with_final_answers(sample: SampleThoughts, count: int = SAMPLES_PER_P
                               tries: int = TRIES_PER_SAMPLE) -> list[str]:
     """`count` thoughts, each re-sampled (up to `tries` in all) while it has no parseable final answer; a
     slot whose every try failed keeps its last thought (the pair choice then leaves it out)."""
-    thoughts = sample(count)
+    return sample_many_with_final_answers(lambda wanted: {0: sample(wanted[0])}, [0], count, tries)[0]
+
+
+def sample_many_with_final_answers(sample: SampleMany, keys: Sequence[Hashable], count: int = SAMPLES_PER_PROMPT,
+                                   tries: int = TRIES_PER_SAMPLE) -> dict[Hashable, list[str]]:
+    """`sample_with_final_answers` for many prompts at once (one call of `sample` per try, so an engine can
+    batch every prompt's samples together): `sample({key: n, ...})` returns n thoughts per key.
+
+    >>> answered, rambling = "x\\nFinal answer:\\n\\n12", "no answer yet"
+    >>> replies = iter([{"a": [answered, rambling], "b": [rambling, rambling]}, {"a": [answered], "b": [rambling, answered]}])
+    >>> asked = []
+    >>> got = sample_many_with_final_answers(lambda wanted: asked.append(wanted) or next(replies), ["a", "b"], 2, 2)
+    >>> asked
+    [{'a': 2, 'b': 2}, {'a': 1, 'b': 2}]
+    >>> got["a"] == [answered, answered], got["b"] == [rambling, answered]
+    (True, True)
+    """
+    thoughts = {key: list(texts) for key, texts in sample({key: count for key in keys}).items()}
     for _ in range(tries - 1):
-        missing = [index for index, text in enumerate(thoughts) if extract_final_answer(text) is None]
+        missing = {key: [i for i, text in enumerate(texts) if extract_final_answer(text) is None]
+                   for key, texts in thoughts.items()}
+        missing = {key: indexes for key, indexes in missing.items() if indexes}
         if not missing:
             break
-        for index, text in zip(missing, sample(len(missing)), strict=True):
-            thoughts[index] = text
+        again = sample({key: len(indexes) for key, indexes in missing.items()})
+        for key, indexes in missing.items():
+            for index, text in zip(indexes, again[key], strict=True):
+                thoughts[key][index] = text
     return thoughts
 
 

@@ -15,12 +15,17 @@ from backend.job_requests import (
     REQUEST_TYPES,
     ChainRequest,
     ChainStart,
+    EvalSide,
+    EvaluateRequest,
+    MergeRequest,
     NodeText,
     RefineRequest,
     RegenerateRequest,
+    SampleThoughtsRequest,
     ScoreItem,
     ScoreRequest,
     Stage1Request,
+    TrainRequest,
 )
 from backend.store import Store
 from backend.worker import submission
@@ -45,6 +50,13 @@ EXAMPLES = [
     RegenerateRequest(PROMPTS[0], NodeText("r", "Baking."), NodeText("c", "Say how much.", 0, edited=True),
                       SMALL_MODEL_TEMPLATES, 3, MODEL, [SCORER], SAMPLING),
     RefineRequest("Name two uses of baking soda.", DEFAULT_TEMPLATES, 4, MODEL, SCORER, SAMPLING),
+    TrainRequest("r1", "/p/runs/r1", base_folder="/cluster/base"),
+    SampleThoughtsRequest(PROMPTS, MODEL, SCORER, SAMPLING, references={"p1": "Baking soda cleans."}, samples=3,
+                          tries=1),
+    EvaluateRequest("e1", PROMPTS, [EvalSide("base", MODEL, SAMPLING),
+                                    EvalSide("trained", ModelSpec(name="run:r1"), SamplingConfig(), long_thought=True)],
+                    [SCORER, ScorerSpec()]),
+    MergeRequest("r1", "/p/runs", "/models/merged"),
 ]
 
 
@@ -80,7 +92,7 @@ def _encoded(**changes):
 @pytest.mark.parametrize("body, fragment", [
     (_encoded(v=1), "written by protocol version 1 and this worker reads version"),
     ({"kind": "score"}, "written by protocol version None"),
-    (_encoded(kind="bake_bread"), "unknown job kind 'bake_bread'; this worker runs chain, refine, regenerate, score"),
+    (_encoded(kind="bake_bread"), "unknown job kind 'bake_bread'; this worker runs chain, evaluate, merge, refine"),
     (_encoded(colour="blue"), "unknown field(s) ['colour']"),
     (_encoded(items=[{"node_id": "n", "prompt": "x"}]), "score request.items[0]: missing field(s) ['answer']"),
     (_encoded(items=[{"node_id": 5, "prompt": "x", "answer": "y"}]), "items[0].node_id: expected a str, got int"),

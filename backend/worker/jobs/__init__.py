@@ -14,6 +14,10 @@ JOB_MODULES = {
     "score": "backend.worker.jobs.score",
     "refine": "backend.worker.jobs.refine",
     "regenerate": "backend.worker.jobs.regenerate",
+    "train": "backend.worker.jobs.train",
+    "sample_thoughts": "backend.worker.jobs.sample_thoughts",
+    "evaluate": "backend.worker.jobs.evaluate",
+    "merge": "backend.worker.jobs.merge",
 }
 assert set(JOB_MODULES) == set(REQUEST_TYPES), "every request kind needs a job module, and only those"
 

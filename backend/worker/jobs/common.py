@@ -10,7 +10,7 @@ from backend import protocol
 from backend.config import ModelSpec, SamplingConfig, ScorerSpec
 from backend.domain import Chain, Node, Score, now, random_id
 from backend.worker.context import JobContext
-from backend.worker.model_cache import MODELS
+from backend.worker.model_cache import MODELS, project_of_job
 
 
 def known_objects(ctx: JobContext, nodes: Iterable[Node] = (), scores: Iterable[Score] = ()
@@ -38,12 +38,12 @@ def load_engine(ctx: JobContext, spec: ModelSpec):
     from backend.worker.request_tally import TalliedEngine
 
     ctx.log("info", f"generator {spec.name} ({spec.engine})")
-    return TalliedEngine(MODELS.engine(spec), ctx.requests, MODELS.release)
+    return TalliedEngine(MODELS.engine(spec, project_of_job(ctx.job_dir)), ctx.requests, MODELS.release)
 
 
 def load_scorer(ctx: JobContext, spec: ScorerSpec):
     ctx.log("info", f"scorer {spec.label}")
-    return MODELS.scorer(spec)
+    return MODELS.scorer(spec, project_of_job(ctx.job_dir))
 
 
 def close_quietly(thing: Any) -> None:
