@@ -91,10 +91,11 @@ def tree_count(store) -> int:
 
 
 def prompts_without_trees(store, limit: int) -> list[str]:
-    """The first `limit` prompts (in file order) that have no nodes yet."""
-    from backend.store.summaries import PromptFilter
+    """Up to `limit` prompts whose Stage I tree is missing or unfinished: half-grown ones first (an
+    interrupted job's, in file order), then those with none (`backend.curation.growth`)."""
+    from backend.curation.growth import prompts_to_grow as unfinished_first
 
-    return [summary.id for summary in store.list_prompt_summaries(PromptFilter(state="new"), limit=limit)]
+    return unfinished_first(store, limit)
 
 
 def prompts_to_grow(store, min_trees: int | None = None, per_job: int | None = None) -> list[str]:

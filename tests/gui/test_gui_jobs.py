@@ -99,13 +99,15 @@ def test_past_jobs_are_listed_from_the_store(qtbot, store):
     widget = JobsPanel(context)
     qtbot.addWidget(widget)
 
-    context.open_store(store)  # recovery marks the job the last session left running as failed
+    context.open_store(store)  # recovery marks the job the last session left running as interrupted
 
     assert set(widget.rows) == {"stage1-old", "stage1-done"}
-    assert widget.rows["stage1-old"].status == "failed"
-    assert widget.rows["stage1-old"].error_title.text() == "Interrupted"
+    old = widget.rows["stage1-old"]
+    assert old.status == "interrupted" and old.status_label.text() == "Interrupted"
+    assert old.resume_button.isVisibleTo(widget) and "resume it to finish" in old.what_to_do.text()
     assert widget.rows["stage1-done"].status_label.text() == "Finished"
-    assert store.get_job("stage1-old").status == "failed"
+    assert not widget.rows["stage1-done"].resume_button.isVisibleTo(widget)
+    assert store.get_job("stage1-old").status == "interrupted"
 
 
 # --- a real worker process --------------------------------------------------------------------------
@@ -185,7 +187,11 @@ def test_a_killed_worker_is_reported_and_can_be_restarted(shell, qtbot, monkeypa
     with qtbot.waitSignal(shell.worker.sig_ready, timeout=60_000):
         panel.restart_button.click()
     assert not panel.worker_banner.isVisible()
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: pytest.fail("no job runs; must not ask"))
+    # The window closes without asking: the job died with the old worker, so nothing runs now. (The
+    # patch must be in force when the window closes, so it closes here, not in the fixture's teardown.)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.No)
+    assert shell.window.close() and asked == []
 
 
 def test_requests_are_numbered_in_order(shell):
@@ -213,7 +219,7 @@ def test_the_app_and_the_cli_make_the_same_job_folder_and_row_for_the_same_reque
 
     app_dir, cli_dir = store.jobs_dir / app_id, cli.job_dir
     assert app_dir.parent == cli_dir.parent and app_id.split("-")[0] == cli.job_id.split("-")[0] == "stage1"
-    layout = ["journal.jsonl", "log.txt", "request.json", "worker.log"]
+    layout = ["journal.jsonl", "log.txt", "request.json", "worker.lock", "worker.log"]
     assert sorted(p.name for p in app_dir.iterdir()) == sorted(p.name for p in cli_dir.iterdir()) == layout
     assert (app_dir / "request.json").read_bytes() == (cli_dir / "request.json").read_bytes()
     app_row, cli_row = store.get_job(app_id), store.get_job(cli.job_id)
