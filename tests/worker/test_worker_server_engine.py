@@ -23,12 +23,40 @@ def test_stage1_over_an_openai_server_with_constrained_ratings(worker, openai_se
     assert isinstance(events[-1], protocol.JobFinished), events[-1]
     nodes = records(events, "node")
     assert Counter(n["prompt_id"] for n in nodes) == {"p0": 7, "p1": 7}
-    criticisms = [n for n in nodes if n["kind"] == "criticism"]
-    assert all(n["self_rating"] is None or 1 <= n["self_rating"] <= 10 for n in criticisms)
     assert len(records(events, "score")) == 10
+    by_id = {n["id"]: n for n in nodes}
+    criticisms = [n for n in nodes if n["kind"] == "criticism"]
+    texts = {p.id: p.text for p in request.prompts}
+    expected = [_rating_from_the_model(texts[c["prompt_id"]], by_id[c["parent_id"]]["text"], c["text"])
+                for c in criticisms]
+    assert [c["self_rating"] for c in criticisms] == expected  # the tiny model never writes one itself
     warnings = [e.text for e in events if isinstance(e, protocol.Log) and e.level == "warning"]
-    if any(n["self_rating"] is None for n in criticisms) or warnings:  # the constrained path ran in the loop
-        assert "filled by constrained digit completion" in warnings[0]
+    filled = sum(rating is not None for rating in expected)
+    assert f"{filled} ratings were filled by constrained digit completion" in warnings[0]
+
+
+def _rating_from_the_model(prompt: str, answer: str, criticism: str) -> int | None:
+    """The constrained rating computed here by a direct forward of the tiny model: of its 20 likeliest
+    next tokens after the criticism and "Rating: [[", the likeliest that reads as 1..10 (what a server's
+    top log-probabilities give the engine), or None when none of them does."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from backend.avr.templates import criticize_messages
+    from backend.engines.base import RATING_PROMPT_SUFFIX
+    from backend.engines.loading import chat_prompt
+
+    folder = tiny_chat_model_dir()
+    tokenizer, model = AutoTokenizer.from_pretrained(folder), AutoModelForCausalLM.from_pretrained(folder).eval()
+    text = chat_prompt(tokenizer, criticize_messages(prompt, answer, DEFAULT_TEMPLATES)) + criticism.rstrip() \
+        + RATING_PROMPT_SUFFIX
+    with torch.no_grad():
+        logits = model(**tokenizer(text, return_tensors="pt", add_special_tokens=False)).logits[0, -1]
+    for token_id in logits.topk(20).indices.tolist():
+        token = tokenizer.decode([token_id]).strip()
+        if token.isdigit() and 1 <= int(token) <= 10:
+            return int(token)
+    return None
 
 
 def _drop_mode_server_model(openai_server):  # noqa: F811
