@@ -54,14 +54,30 @@ ACTIONS: tuple[ActionSpec, ...] = (
                button="Commit"),
     ActionSpec("curate.cancel", "&Cancel Edit", "Esc", "Curate", "Drop the edit being typed.", button="Cancel"),
     ActionSpec("curate.regenerate", "&Regenerate Improvements", "R", "Curate",
-               "Generate new improvements from the selected (edited) criticism.", button="Regenerate improvements"),
+               "Generate new improvements from the selected (edited) criticism.", button="Regenerate"),
     ActionSpec("curate.toggle_diff", "Toggle &Diff", "D", "Curate", "Show or hide the word diff in the compare view."),
+    ActionSpec("curate.next_prompt", "&Next Prompt", "N", "Curate",
+               "Go to the next prompt in the list (its first undecided node)."),
+    ActionSpec("curate.previous_prompt", "&Previous Prompt", "P", "Curate",
+               "Go to the previous prompt in the list (its first undecided node)."),
+    ActionSpec("curate.next_disagreement", "Next Disa&greement", "J", "Curate",
+               "Walk the disagreement queue: the next node where the person and the reward disagree most."),
+    ActionSpec("curate.ranking_scorer", "Ranking &Scorer…", "", "Curate",
+               "Choose the scorer that ranks every node and decides the reward's pairs (undoable)."),
     # Jobs
     ActionSpec("jobs.grow_trees", "&Grow Trees…", "Ctrl+G", "Jobs", "Run Stage I trees on prompts without one."),
     ActionSpec("jobs.restart_worker", "Restart &Worker", "", "Jobs", "Start a fresh worker process."),
     # View
+    ActionSpec("view.focus_prompts", "Go to &Prompts", "Ctrl+1", "View", "Put the keyboard in the prompt list."),
+    ActionSpec("view.focus_tree", "Go to &Tree", "Ctrl+2", "View", "Put the keyboard in the tree."),
+    ActionSpec("view.focus_compare", "Go to &Compare", "Ctrl+3", "View",
+               "Show the compare view and put the keyboard in it (arrows scroll the texts)."),
+    ActionSpec("view.tree_picture", "Tree P&icture", "Ctrl+4", "View",
+               "Show the whole tree as a picture (two trees side by side on request)."),
+    ActionSpec("view.reward_debugging", "&Reward Debugging", "Ctrl+5", "View",
+               "Show the reward plots and the disagreement queue."),
     ActionSpec("view.reward_scope", "Rewards of Current &Prompt Only", "", "View",
-               "Histogram the current prompt instead of the whole project."),
+               "Plot the current prompt instead of the whole project."),
     # Help
     ActionSpec("help.shortcuts", "&Keyboard Shortcuts", "?", "Help", "Show this list of shortcuts."),
     ActionSpec("help.demo_model", "About the &Demo Model", "", "Help",
@@ -69,6 +85,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 ACTIONS_BY_ID: dict[str, ActionSpec] = {spec.id: spec for spec in ACTIONS}
+
+# Keys that move around rather than act (no menu entry); the `?` sheet lists them after the actions.
+NAVIGATION_KEYS: tuple[tuple[str, str], ...] = (
+    ("↑ / ↓", "Tree: previous / next sibling; prompt list: previous / next prompt"),
+    ("←", "Tree: up to the parent node"),
+    ("→", "Tree: down to the first child node"),
+    ("Tab / Shift+Tab", "Next / previous pane (prompt list → tree → …)"),
+    ("Page Up / Page Down", "Compare view (after Ctrl+3): scroll both texts"),
+    ("Ctrl+Return / Esc", "While editing: save / drop the edit (the keyboard returns to the tree)"),
+)
 MENU_ORDER: tuple[str, ...] = ("File", "Edit", "Curate", "Jobs", "View", "Help")
 
 

@@ -29,7 +29,8 @@ class ProjectContext(QObject):
     """A project was opened (or replaced); `store` is now valid. Panels reload everything."""
 
     sig_project_about_to_close = Signal()
-    """The store is about to close: finish (wait for) any background read of it now."""
+    """The store is about to close: finish (wait for) any background read of it now, and write what
+    must not be lost (a draft being typed, the prompt to return to)."""
 
     sig_project_closed = Signal()
     """The project was closed; `store` is None. Panels clear themselves."""
@@ -90,8 +91,10 @@ class ProjectContext(QObject):
         """Close the project's database (releasing its lock) and tell the panels."""
         if self.store is None:
             return
-        self.undo_stack.clear()
+        # First the panels finish with the store (a draft being typed is saved, which may push one
+        # more command), then the commands of this project are dropped: none may replay on a closed store.
         self.sig_project_about_to_close.emit()
+        self.undo_stack.clear()
         store, self.store = self.store, None
         self.current_prompt_id = None
         self.current_node_id = None

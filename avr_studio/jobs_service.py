@@ -8,13 +8,24 @@ prompts' pairs (`backend.worker.ingest`).
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from avr_studio.context import ProjectContext
+from avr_studio.job_labels import (
+    GENERATION_SPEED_SETTING,
+    JOB_LABEL_PREFIX,
+    GenerationSpeed,
+    kind_title,
+    measured_speed,
+    prompt_names,
+)
 from backend import protocol
 from backend.config import TreeConfig
+from backend.curation.ranking import job_scorers
 from backend.job_requests import JobRequest
 from backend.worker.ingest import ingest_journal
 from backend.worker.journal import WORKER_LOG_NAME
@@ -24,6 +35,26 @@ INGEST_INTERVAL_MS = 250  # results arriving within this window are written in o
 ACTIVE_STATUSES = ("queued", "running")
 WORKER_DIED_TITLE = "The worker stopped while this job ran"
 RECOVERY_WAIT_S = 5.0  # on open, how long the UI waits for a worker that a killed session left running
+
+
+@dataclass
+class _JobRun:
+    """A job submitted in this session: what it runs, and what its progress said about speed."""
+
+    kind: str
+    model: str
+    prompts: int
+    started: float = field(default_factory=time.monotonic)
+    tokens_per_s: float | None = None
+    nodes: int = 0
+
+
+def job_label_text(label: object, kind: str) -> str:
+    """The row title of a job from its stored label (a dict written at submit), else its kind's title."""
+    if isinstance(label, dict):
+        names = prompt_names(list(label.get("prompts") or []), total=int(label.get("count") or 0))
+        return " · ".join(part for part in (str(label.get("title") or kind_title(kind)), names) if part)
+    return kind_title(kind)
 
 
 def worker_died_advice(message: str) -> str:
@@ -50,6 +81,9 @@ class JobsService(QObject):
     sig_resume_failed = Signal(str, str)
     """A job could not be resumed (job id, the one-line reason)."""
 
+    sig_speed_measured = Signal(object)
+    """A finished tree job measured the generation speed (job_labels.GenerationSpeed), stored with the project."""
+
     def __init__(self, context: ProjectContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.context = context
@@ -57,12 +91,14 @@ class JobsService(QObject):
         self._dirty_jobs: dict[str, int] = {}  # job id -> results not yet ingested
         self._prompts_by_node: dict[str, str] = {}  # so a score-only batch still names its prompt
         self._changed_prompts: set[str] = set()
+        self._runs: dict[str, _JobRun] = {}  # jobs of this session: what they run and how fast
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(INGEST_INTERVAL_MS)
         self._timer.timeout.connect(self.flush)
         if self.worker is not None:
             self.worker.sig_job_started.connect(self._on_started)
+            self.worker.sig_progress.connect(self._on_progress)
             self.worker.sig_result.connect(self._on_result)
             self.worker.sig_job_finished.connect(self._on_finished)
             self.worker.sig_job_failed.connect(self._on_failed)
@@ -81,12 +117,38 @@ class JobsService(QObject):
         if store is None:
             raise RuntimeError("open a project before submitting a job")
         job = prepare_job(request, store=store)
+        prompts = list(getattr(request, "prompts", None) or [getattr(request, "prompt", None)])
+        texts = [prompt.text for prompt in prompts if prompt is not None]
+        store.set_setting(JOB_LABEL_PREFIX + job.job_id, {"title": kind_title(job.kind), "prompts": texts[:3],
+                                                          "count": len(texts)})
+        model = getattr(getattr(request, "model", None), "name", "")
+        self._runs[job.job_id] = _JobRun(job.kind, model, len(texts))
         self.worker.submit_job(job.submit_message())
         self.sig_job_submitted.emit(job.job_id, job.kind)
         return job.job_id
 
+    def job_label(self, job_id: str, kind: str) -> str:
+        """'Grow trees · 2 prompts: “…”, “…”' for a job the app submitted; the kind's title otherwise."""
+        store = self.context.store
+        label = store.get_setting(JOB_LABEL_PREFIX + job_id) if store is not None else None
+        return job_label_text(label, kind)
+
+    def job_labels(self) -> dict[str, str]:
+        """Labels of every job the app submitted in this project, by job id (one query)."""
+        store = self.context.store
+        if store is None:
+            return {}
+        stored = store.settings_with_prefix(JOB_LABEL_PREFIX)
+        return {key[len(JOB_LABEL_PREFIX):]: job_label_text(value, "") for key, value in stored.items()}
+
+    def generation_speed(self, model: str) -> GenerationSpeed:
+        """What the last finished tree job of `model` measured here, else the first-run guess."""
+        store = self.context.store
+        return GenerationSpeed.from_setting(store.get_setting(GENERATION_SPEED_SETTING) if store else None, model)
+
     def submit_stage1(self, prompt_ids: list[str], tree: TreeConfig | None = None) -> str:
-        """Grow one Stage I tree for each prompt with the generator, scorer and sampling from Settings."""
+        """Grow one Stage I tree for each prompt with the generator and sampling from Settings, scored
+        by the project's ranking scorer and the scorer of Settings (`job_scorers`)."""
         from avr_studio.app_settings import load_app_settings
         from backend.worker.request_builders import stage1_request
 
@@ -95,7 +157,19 @@ class JobsService(QObject):
         choice = settings.generation_choice(store, tree or TreeConfig())  # the preset, as the CLI's --preset
         by_id = store.prompts_by_id(prompt_ids)
         request = stage1_request(store, [by_id[pid] for pid in prompt_ids if pid in by_id], choice.model,
-                                 [settings.scorer], choice.tree, choice.sampling, choice.templates)
+                                 job_scorers(store, [settings.scorer]), choice.tree, choice.sampling, choice.templates)
+        return self.submit(request)
+
+    def submit_regenerate(self, criticism_id: str) -> str:
+        """New improvements of a criticism from its current text, scored like a Stage I job's."""
+        from avr_studio.app_settings import load_app_settings
+        from backend.worker.request_builders import regenerate_request
+
+        store = self.context.store
+        settings = load_app_settings()
+        choice = settings.generation_choice(store)
+        request = regenerate_request(store, criticism_id, choice.model, job_scorers(store, [settings.scorer]),
+                                     choice.sampling)
         return self.submit(request)
 
     def cancel(self, job_id: str) -> None:
@@ -109,8 +183,16 @@ class JobsService(QObject):
         return [job.id for job in store.jobs() if job.status in ACTIVE_STATUSES]
 
     # --- results -------------------------------------------------------------------------------
+    def _on_progress(self, event: protocol.Progress) -> None:
+        run = self._runs.get(event.job_id)
+        if run is not None and event.tokens_per_s:
+            run.tokens_per_s = event.tokens_per_s
+
     def _on_result(self, event: protocol.Result) -> None:
         record = event.record or {}
+        run = self._runs.get(event.job_id)
+        if run is not None and record.get("type") == "node":
+            run.nodes += 1
         prompt_id = record.get("prompt_id") or self._prompts_by_node.get(record.get("node_id", ""))
         if prompt_id:
             self._changed_prompts.add(prompt_id)
@@ -153,6 +235,9 @@ class JobsService(QObject):
         self.sig_job_status_changed.emit(job_id, status)
 
     def _on_started(self, event: protocol.JobStarted) -> None:
+        run = self._runs.get(event.job_id)
+        if run is not None:
+            run.started = time.monotonic()
         self._set_status(event.job_id, "running")
 
     def _note_failed_requests(self, event: protocol.JobFinished) -> None:
@@ -167,8 +252,19 @@ class JobsService(QObject):
         self.sig_job_note_added.emit(event.job_id, text)
 
     def _on_finished(self, event: protocol.JobFinished) -> None:
+        self._remember_speed(event.job_id)
         self._end(event.job_id, "finished")
         self._note_failed_requests(event)
+
+    def _remember_speed(self, job_id: str) -> None:
+        """A tree job that generated nodes tells how fast trees grow here (the Grow Trees estimate)."""
+        run = self._runs.get(job_id)
+        store = self.context.store
+        if store is None or run is None or run.kind != "stage1" or not run.nodes or not run.tokens_per_s:
+            return
+        speed = measured_speed(run.model, run.tokens_per_s, time.monotonic() - run.started, run.nodes)
+        store.set_setting(GENERATION_SPEED_SETTING, speed.to_setting())
+        self.sig_speed_measured.emit(speed)
 
     def _on_failed(self, event: protocol.JobFailed) -> None:
         self._end(event.job_id, "failed", error=f"{event.title} — {event.what_to_do}")

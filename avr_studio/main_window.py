@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
+    QTabWidget,
     QToolBar,
     QWidget,
 )
@@ -23,14 +23,17 @@ from PySide6.QtWidgets import (
 from avr_studio.actions import ACTIONS, MENU_ORDER, create_actions
 from avr_studio.app_settings import AppSettings, qsettings
 from avr_studio.context import ProjectContext
+from avr_studio.curation_flow import CurationFlow
 from avr_studio.dialogs.demo_model_dialog import DEMO_MODEL_NOTICE
 from avr_studio.panels.compare_panel import ComparePanel
 from avr_studio.panels.jobs_panel import JobsPanel
 from avr_studio.panels.node_editor_panel import NodeEditorPanel
 from avr_studio.panels.pairs_panel import PairsPanel
 from avr_studio.panels.prompt_list_panel import PromptListPanel
-from avr_studio.panels.reward_plot_panel import PROJECT_SCOPE, PROMPT_SCOPE, RewardPlotPanel
+from avr_studio.panels.reward_debug_panel import PROJECT_SCOPE, PROMPT_SCOPE, RewardDebugPanel
 from avr_studio.panels.tree_panel import TreePanel
+from avr_studio.panels.tree_picture_panel import TreePicturePanel
+from avr_studio.panels.worker_log_panel import WorkerLogPanel
 from backend.config import EMBEDDED_MODEL
 
 APP_NAME = "AvR Studio"
@@ -43,10 +46,11 @@ DOCK_LAYOUT = (
     ("tree", "Tree", LEFT, None),
     ("node_editor", "Node", RIGHT, None),
     ("jobs", "Jobs", BOTTOM, None),
-    ("rewards", "Rewards", BOTTOM, "jobs"),
     ("pairs", "Pairs", BOTTOM, "jobs"),
     ("worker_log", "Worker Log", BOTTOM, "jobs"),
 )
+# The central area's tabs: the compare view, and the two views that need its room.
+COMPARE_TAB, PICTURE_TAB, REWARDS_TAB = range(3)
 
 
 class DemoModelBanner(QFrame):
@@ -67,6 +71,8 @@ class DemoModelBanner(QFrame):
         learn_more.clicked.connect(on_learn_more)
         hide = QPushButton("Hide")
         hide.clicked.connect(self.sig_dismiss_requested)
+        for button in (learn_more, hide):  # the keyboard belongs to the curation (Space skips a node)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         row.addWidget(self.label, 1)
         row.addWidget(learn_more)
         row.addWidget(hide)
@@ -92,6 +98,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._wire_undo()
+        self._wire_flow()
+        self._wire_focus()
         context.sig_project_opened.connect(self.refresh_project_display)
         context.sig_project_closed.connect(self.refresh_project_display)
         context.sig_data_changed.connect(lambda _prompt_id: self.refresh_stats())
@@ -111,7 +119,17 @@ class MainWindow(QMainWindow):
         self.demo_banner.sig_dismiss_requested.connect(self.demo_bar.hide)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.demo_bar)
         self.compare_panel = ComparePanel(self.context)
-        self.setCentralWidget(self.compare_panel)
+        self.tree_picture_panel = TreePicturePanel(self.context)
+        self.reward_plot_panel = RewardDebugPanel(self.context)
+        self.central_tabs = QTabWidget()
+        self.central_tabs.setObjectName("centralTabs")
+        self.central_tabs.setDocumentMode(True)
+        self.central_tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.central_tabs.addTab(self.compare_panel, "Compare")
+        self.central_tabs.addTab(self.tree_picture_panel, "Tree Picture")
+        self.central_tabs.addTab(self.reward_plot_panel, "Reward Debugging")
+        self.central_tabs.currentChanged.connect(self._on_central_tab_changed)
+        self.setCentralWidget(self.central_tabs)
 
     def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
                  tab_with: str | None = None) -> QDockWidget:
@@ -126,23 +144,21 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         self.jobs_panel = JobsPanel(self.context)
-        self.reward_plot_panel = RewardPlotPanel(self.context)
-        self.worker_log = QPlainTextEdit(readOnly=True)
-        self.worker_log.setMaximumBlockCount(5000)
+        self.worker_log = WorkerLogPanel(self.context)
         self.panels: dict[str, QWidget] = {
             "prompts": PromptListPanel(self.context), "tree": TreePanel(self.context),
             "node_editor": NodeEditorPanel(self.context), "pairs": PairsPanel(self.context),
-            "jobs": self.jobs_panel, "rewards": self.reward_plot_panel, "worker_log": self.worker_log}
+            "jobs": self.jobs_panel, "worker_log": self.worker_log, "rewards": self.reward_plot_panel,
+            "tree_picture": self.tree_picture_panel}
         for name, title, area, tab_with in DOCK_LAYOUT:
             dock = self.add_dock(name, title, self.panels[name], area, tab_with)
             if hasattr(self.panels[name], "on_screen_changed"):  # a panel that reads only when seen
                 dock.visibilityChanged.connect(self.panels[name].on_screen_changed)
         self.splitDockWidget(self.docks["prompts"], self.docks["tree"], Qt.Orientation.Vertical)
-        # "N of M prompts" under the current filter
+        # "N of M prompts · curated k of n trees" under the current filter
         self.panels["prompts"].sig_counts_changed.connect(lambda text: self.statusBar().showMessage(text))
         self.docks["jobs"].raise_()
-        if self.context.worker_client is not None:
-            self.context.worker_client.sig_log.connect(self.worker_log.appendPlainText)
+        self.reward_plot_panel.sig_prompts_selected.connect(self.panels["prompts"].show_only)
         scope = self.actions_by_id["view.reward_scope"]
         scope.setCheckable(True)
         scope.toggled.connect(lambda only_prompt: self.reward_plot_panel.set_scope(
@@ -182,12 +198,66 @@ class MainWindow(QMainWindow):
     def _wire_undo(self) -> None:
         stack = self.context.undo_stack
         undo, redo = self.actions_by_id["edit.undo"], self.actions_by_id["edit.redo"]
-        undo.triggered.connect(stack.undo)
+        undo.triggered.connect(self.undo)
         redo.triggered.connect(stack.redo)
         stack.canUndoChanged.connect(undo.setEnabled)
         stack.canRedoChanged.connect(redo.setEnabled)
+        # The Edit menu names what Undo and Redo will do ("Undo Accept criticism").
+        stack.undoTextChanged.connect(lambda text: undo.setText(f"&Undo {text}" if text else "&Undo"))
+        stack.redoTextChanged.connect(lambda text: redo.setText(f"&Redo {text}" if text else "&Redo"))
         undo.setEnabled(stack.canUndo())
         redo.setEnabled(stack.canRedo())
+
+    def undo(self) -> None:
+        """Undo the last command; undoing an edit that improvements were regenerated from asks first."""
+        from avr_studio.commands.regenerated_undo import confirm_undo
+
+        if confirm_undo(self, self.context):
+            self.context.undo_stack.undo()
+
+    def _wire_flow(self) -> None:
+        """One key per decision: after a verdict the flow shows the next undecided node or prompt."""
+        prompts, editor = self.panels["prompts"], self.panels["node_editor"]
+        self.flow = CurationFlow(self.context, prompts.model, self)
+        editor.sig_verdict_given.connect(self.flow.after_verdict)
+        self.flow.sig_progress_changed.connect(prompts.show_progress)
+        self.flow.sig_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.actions_by_id["curate.next_prompt"].triggered.connect(lambda: self.flow.next_prompt())
+        self.actions_by_id["curate.previous_prompt"].triggered.connect(lambda: self.flow.previous_prompt())
+        self.actions_by_id["curate.next_disagreement"].triggered.connect(self.reward_plot_panel.next_disagreement)
+
+    def _wire_focus(self) -> None:
+        """Ctrl+1/2/3 reach the panes; an edit hands the keyboard back to the tree; Tab goes list → tree."""
+        tree_view = self.panels["tree"].view
+        handlers = {
+            "view.focus_prompts": lambda: self._focus(self.docks["prompts"], self.panels["prompts"].table),
+            "view.focus_tree": self.focus_tree,
+            "view.focus_compare": lambda: (self.central_tabs.setCurrentIndex(COMPARE_TAB),
+                                           self.compare_panel.focus_texts()),
+            "view.tree_picture": lambda: (self.central_tabs.setCurrentIndex(PICTURE_TAB),
+                                          self.tree_picture_panel.focus_canvas()),
+            "view.reward_debugging": lambda: self.central_tabs.setCurrentIndex(REWARDS_TAB),
+        }
+        for action_id, handler in handlers.items():
+            self.actions_by_id[action_id].triggered.connect(lambda _checked=False, h=handler: h())
+        self.panels["node_editor"].sig_edit_finished.connect(lambda _node_id: self.focus_tree())
+        self.setTabOrder(self.panels["prompts"].table, tree_view)
+        self.context.sig_project_opened.connect(lambda: QTimer.singleShot(0, self.focus_tree))
+        QTimer.singleShot(0, self.focus_tree)  # at launch the keys go to the tree, never to a banner button
+        self._on_central_tab_changed(self.central_tabs.currentIndex())
+
+    def focus_tree(self) -> None:
+        self._focus(self.docks["tree"], self.panels["tree"].view)
+
+    def _focus(self, dock: QDockWidget, widget: QWidget) -> None:
+        dock.show()
+        dock.raise_()
+        widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _on_central_tab_changed(self, index: int) -> None:
+        self.panels["node_editor"].set_text_shown_elsewhere(index == COMPARE_TAB)
+        for panel in (self.tree_picture_panel, self.reward_plot_panel):
+            panel.on_screen_changed(self.central_tabs.currentWidget() is panel)
 
     # --- state shown ---------------------------------------------------------------------------
     def update_demo_notice(self, settings: AppSettings) -> None:

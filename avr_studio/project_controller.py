@@ -11,14 +11,19 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from avr_studio import demo
 from avr_studio.app_settings import AppSettings, add_recent_project, recent_projects
+from avr_studio.commands.ranking import SwitchRankingScorerCommand, switch_message
 from avr_studio.context import ProjectContext
 from avr_studio.dialogs.demo_model_dialog import show_demo_model_dialog
+from avr_studio.dialogs.grow_trees_dialog import GrowTreesDialog
 from avr_studio.dialogs.new_project_dialog import NewProjectDialog
 from avr_studio.dialogs.settings_dialog import SettingsDialog
 from avr_studio.dialogs.shortcuts_dialog import ShortcutsDialog
 from avr_studio.jobs_service import JobsService
 from avr_studio.main_window import MainWindow
+from backend.curation.ranking import pin_ranking_scorer, ranking_scorer
 from backend.errors import UserError
+
+LAST_PLACE_SETTING = "last_place"  # project setting: the prompt and node the person was at when it closed
 
 
 class ProjectController(QObject):
@@ -41,10 +46,12 @@ class ProjectController(QObject):
             "file.settings": self.show_settings, "file.quit": window.close,
             "jobs.grow_trees": self.grow_trees, "jobs.restart_worker": self.restart_worker,
             "help.shortcuts": self.show_shortcuts, "help.demo_model": self.show_demo_model_info,
+            "curate.ranking_scorer": self.choose_ranking_scorer,
         }
         for action_id, handler in handlers.items():
             actions[action_id].triggered.connect(lambda _checked=False, h=handler: h())
         window.jobs_panel.sig_worker_restart_requested.connect(self.restart_worker)
+        context.sig_project_about_to_close.connect(self._remember_place)
         if context.worker_client is not None:
             context.worker_client.sig_process_died.connect(self._on_worker_died)
         self._refresh_recent_menu()
@@ -79,9 +86,28 @@ class ProjectController(QObject):
         return True
 
     def _adopt(self, store) -> None:
+        pin_ranking_scorer(store)  # from now on a job with another scorer cannot re-rank the project
         self.context.open_store(store)
         add_recent_project(store.project_dir)
         self._refresh_recent_menu()
+        self._return_to_place(store)
+
+    def _return_to_place(self, store) -> None:
+        """Open on the prompt (and node) the person left the project at."""
+        place = store.get_setting(LAST_PLACE_SETTING)
+        if not isinstance(place, dict) or not place.get("prompt_id"):
+            return
+        if store.get_prompt(str(place["prompt_id"])) is None:
+            return
+        self.context.select_prompt(str(place["prompt_id"]))
+        if place.get("node_id") in self.context.current_prompt.trees.by_id:
+            self.context.select_node(str(place["node_id"]))
+
+    def _remember_place(self) -> None:
+        store = self.context.store
+        if store is not None and self.context.current_prompt_id:
+            store.set_setting(LAST_PLACE_SETTING, {"prompt_id": self.context.current_prompt_id,
+                                                   "node_id": self.context.current_node_id})
 
     def choose_and_open_project(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Open AvR Studio project")
@@ -183,12 +209,22 @@ class ProjectController(QObject):
         store = self.context.store
         if store is None:
             return
-        count, ok = QInputDialog.getInt(self.window, "Grow trees",
-                                        "Grow or finish Stage I trees for how many prompts (unfinished trees first)?", 8, 1,
-                                        100000)
-        if not ok:
+        from backend.curation.growth import count_prompts_to_grow
+
+        without_tree = count_prompts_to_grow(store)  # no tree yet, or an unfinished one (grown first)
+        if not without_tree:
+            QMessageBox.information(self.window, "Grow trees", "Every prompt already has a complete tree.")
             return
-        prompt_ids = demo.prompts_without_trees(store, count)
+        ranking = ranking_scorer(store)
+        scorers = [ranking] if ranking else []
+        if self.settings.scorer.label not in scorers:
+            scorers.append(self.settings.scorer.label)
+        dialog = GrowTreesDialog(self.jobs_service.generation_speed(self.settings.model.name), without_tree,
+                                 scorers, self.window)
+        self.last_grow_dialog = dialog
+        if not dialog.exec():
+            return
+        prompt_ids = demo.prompts_without_trees(store, dialog.count)
         if not prompt_ids:
             QMessageBox.information(self.window, "Grow trees", "Every prompt already has a complete tree.")
             return
@@ -198,6 +234,39 @@ class ProjectController(QObject):
             self.show_user_error("Cannot grow trees", exc)
             return
         self.window.docks["jobs"].raise_()
+
+    # --- ranking scorer -------------------------------------------------------------------------
+    def choose_ranking_scorer(self) -> None:
+        """Ask which scorer ranks the project; the switch is an undoable command that rebuilds the pairs."""
+        store = self.context.store
+        if store is None:
+            return
+        scorers = store.scorers()
+        current = ranking_scorer(store)
+        if len(scorers) < 2:
+            QMessageBox.information(self.window, "Ranking scorer",
+                                    f"This project has scores from {current or 'no scorer'} only. Score its "
+                                    "trees with another scorer (avr-studio score) to rank by that one.")
+            return
+        if self.window.running_job_ids():
+            QMessageBox.information(self.window, "A job is running",
+                                    "Wait for the running job to end before switching the ranking scorer: "
+                                    "its results are ranked as they arrive.")
+            return
+        chosen, ok = QInputDialog.getItem(
+            self.window, "Ranking scorer",
+            "Rank every node, and decide the reward's pairs, by:\n(the person's verdicts are kept; Ctrl+Z "
+            "switches back)", scorers, scorers.index(current) if current in scorers else 0, False)
+        if ok and chosen != current:
+            self.switch_ranking_scorer(chosen)
+
+    def switch_ranking_scorer(self, scorer: str) -> None:
+        self.context.undo_stack.push(SwitchRankingScorerCommand(self.context.store, scorer, self._on_ranking_switched))
+
+    def _on_ranking_switched(self, switch) -> None:
+        self.context.current_prompt.ranking_changed()
+        self.context.notify_data_changed("")  # every prompt's rewards and pairs follow the new scorer
+        self.window.statusBar().showMessage(switch_message(switch), 15000)
 
     def restart_worker(self) -> None:
         worker = self.context.worker_client

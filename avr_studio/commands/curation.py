@@ -65,33 +65,42 @@ class SetVerdictCommand(_NodeCommand):
 
 
 class EditTextCommand(_NodeCommand):
-    """Replace a node's text with the person's version (the model's original stays stored)."""
+    """Replace a node's text with the person's version (the model's original stays stored).
+
+    Improvements regenerated from an edited criticism were made from its edited text: undoing the edit
+    may also reject them (`reject_on_undo`, set when the person chooses so), and redo brings back
+    the verdicts they had."""
 
     def __init__(self, store: Store, node_id: str, new_text: str, author: str = "",
                  on_changed: ChangeCallback | None = None) -> None:
         super().__init__(store, node_id, author, on_changed, "")
         self.new_text = new_text
+        self.reject_on_undo: list[str] = []  # improvements to reject with the undo
+        self._verdicts_before_reject: dict[str, str | None] = {}
         self.setText(f"Edit {self.node.kind}")
 
     def redo(self) -> None:
-        self._append(None, self.new_text)
+        with self.store.transaction():
+            for node_id, verdict in self._verdicts_before_reject.items():
+                annotate(self.store, Annotation(node_id, verdict or CLEAR_VERDICT, None, author=self.author))
+            self._verdicts_before_reject = {}
+            self._append(None, self.new_text)
 
     def undo(self) -> None:
         before = self.before.edited_text
-        self._append(None, REVERT_EDIT if before is None else before)
+        with self.store.transaction():
+            for node_id in self.reject_on_undo:
+                self._verdicts_before_reject[node_id] = self.store.node_state(node_id).verdict
+                annotate(self.store, Annotation(node_id, "reject", None, author=self.author))
+            self._append(None, REVERT_EDIT if before is None else before)
 
 
 # --- regenerating improvements (not undoable: it generates) ----------------------------------------
 
 
 def submit_regenerate_improvements(context: ProjectContext, criticism_id: str) -> str:
-    """Send a regenerate job with the model, scorer and sampling of Settings; returns the job id.
-    Raises UserError (with a sentence for the person) when the node cannot be regenerated from."""
-    from avr_studio.app_settings import load_app_settings
-    from backend.worker.request_builders import regenerate_request
-
+    """Send a regenerate job (model and sampling of Settings, the project's ranking scorer); returns the
+    job id. Raises UserError (with a sentence for the person) when the node cannot be regenerated from."""
     if context.store is None or context.jobs_service is None:
         raise RuntimeError("open a project (with its worker) before regenerating improvements")
-    settings = load_app_settings()
-    request = regenerate_request(context.store, criticism_id, settings.model, [settings.scorer], settings.sampling)
-    return context.jobs_service.submit(request)
+    return context.jobs_service.submit_regenerate(criticism_id)

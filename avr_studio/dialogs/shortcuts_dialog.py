@@ -1,4 +1,5 @@
-"""The `?` sheet: every action of actions.py with its shortcut, grouped by menu."""
+"""The `?` sheet: every action of actions.py with its shortcut, grouped by menu, then the keys that
+move around (arrows, Tab) from actions.NAVIGATION_KEYS."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avr_studio.actions import ACTIONS, MENU_ORDER, native_shortcut_text
+from avr_studio.actions import ACTIONS, MENU_ORDER, NAVIGATION_KEYS, native_shortcut_text
 
 
 class ShortcutsDialog(QDialog):
@@ -50,7 +51,13 @@ class ShortcutsDialog(QDialog):
             self.table.setItem(row, 0, QTableWidgetItem(native_shortcut_text(spec) or "—"))
             self.table.setItem(row, 1, QTableWidgetItem(f"{spec.menu} › {label}"))
             self.table.setItem(row, 2, QTableWidgetItem(spec.description))
+        for keys, what in NAVIGATION_KEYS:
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            self.table.setItem(row, 0, QTableWidgetItem(keys))
+            self.table.setItem(row, 1, QTableWidgetItem("Move"))
+            self.table.setItem(row, 2, QTableWidgetItem(what))
 
     def listed_labels(self) -> list[str]:
         """The action labels as shown (tests check every action is listed)."""
-        return [self.table.item(row, 1).text() for row in range(self.table.rowCount())]
+        return [self.table.item(row, 1).text() for row in range(self.table.rowCount() - len(NAVIGATION_KEYS))]

@@ -20,21 +20,22 @@ EMPTY = PromptTrees("", [])
 
 
 class CurrentPromptModel(QObject):
-    """`trees` of `context.current_prompt_id`, under the chosen scorer (default: the project's)."""
+    """`trees` of `context.current_prompt_id`, ranked by the project's ranking scorer
+    (`backend.curation.ranking`): every panel shows the same scores."""
 
     sig_trees_changed = Signal(str)
     """The current prompt's trees were (re)loaded; argument: the prompt id ("" when none)."""
 
     sig_scorers_changed = Signal()
-    """The project's scorers changed (a project opened, or a job brought a new scorer)."""
+    """The project's scorers or its ranking scorer changed (a project opened, a job brought a new
+    scorer, the ranking scorer was switched)."""
 
     def __init__(self, context: ProjectContext) -> None:
         super().__init__(context)
         self._context = context
         self.trees: PromptTrees = EMPTY
         self.scorers: list[str] = []  # every scorer with scores in the project
-        self.default_scorer: str | None = None  # the project's (Store.default_scorer)
-        self._chosen_scorer: str | None = None  # picked in the tree panel; None follows the project
+        self.default_scorer: str | None = None  # the project's ranking scorer (Store.default_scorer)
         self.loads = 0  # how many times the trees were read (tests count them)
         context.sig_project_opened.connect(self._on_project_opened)
         context.sig_project_closed.connect(self._on_project_closed)
@@ -47,14 +48,13 @@ class CurrentPromptModel(QObject):
 
     @property
     def scorer(self) -> str | None:
-        """The scorer whose scores rank the nodes now."""
-        return self._chosen_scorer or self.default_scorer
+        """The scorer whose scores rank the nodes: the project's ranking scorer."""
+        return self.default_scorer
 
-    def set_scorer(self, scorer: str | None) -> None:
-        """Rank by another scorer (None: the project's default); reloads when it changes."""
-        if scorer != self._chosen_scorer:
-            self._chosen_scorer = scorer
-            self.reload()
+    def ranking_changed(self) -> None:
+        """The project's ranking scorer was switched: read it again and reload the trees."""
+        self._read_scorers()
+        self.reload()
 
     def reload(self) -> None:
         """Read the current prompt's trees again and tell the panels."""
@@ -72,17 +72,13 @@ class CurrentPromptModel(QObject):
         store = self._context.store
         self.scorers = store.scorers() if store is not None else []
         self.default_scorer = store.default_scorer() if store is not None else None
-        if self._chosen_scorer not in self.scorers:
-            self._chosen_scorer = None
         self.sig_scorers_changed.emit()
 
     def _on_project_opened(self) -> None:
-        self._chosen_scorer = None
         self._read_scorers()
         self.reload()
 
     def _on_project_closed(self) -> None:
-        self._chosen_scorer = None
         self.scorers, self.default_scorer = [], None
         self.sig_scorers_changed.emit()
         self.reload()

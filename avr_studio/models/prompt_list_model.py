@@ -21,16 +21,23 @@ PAGE_SIZE = 200
 GAIN_UP = QColor("#1b7f3b")
 GAIN_DOWN = QColor("#b3261e")
 
-# (header, PromptSummary field, Store sort key, tooltip)
+# (header, PromptSummary field, Store sort key, tooltip). "{scorer}" in a header or tooltip is the
+# ranking scorer: every reward in the list is under that one scorer, and the header says which.
 COLUMNS: tuple[tuple[str, str, str, str], ...] = (
-    ("Prompt", "text", "text", "The prompt's text (first line)"),
-    ("Best reward", "best_reward", "best_reward", "Highest reward of any improvement in the prompt's trees"),
-    ("Best Δ", "best_gain", "best_gain", "Reward gain of the best refinement over the answer it improves"),
+    ("Prompt · rewards by {short}", "text", "text", "The prompt's text (the whole text is above the compare "
+     "view); every reward in the list is under the ranking scorer {scorer}"),
+    ("Best R", "best_reward", "best_reward", "Highest reward R(x, y) of any answer in the prompt's "
+     "trees, under the ranking scorer {scorer}"),
+    ("Best Δ", "best_gain", "best_gain", "Reward gain of the best refinement over the answer it "
+     "improves, under the ranking scorer {scorer}"),
     ("Improving", "n_improving", "n_improving", "Refinements that beat the answer they improve (Δ > 0)"),
     ("Nodes", "n_nodes", "n_nodes", "Nodes in the prompt's trees"),
     ("State", "state", "state", "Curation state: how far a person has looked at this prompt"),
+    ("Decided", "n_undecided", "undecided", "Nodes with a verdict (accept, reject or skip) of the nodes "
+     "that take one; ✓ when every one has"),
 )
-TEXT_COLUMN, REWARD_COLUMN, GAIN_COLUMN, IMPROVING_COLUMN, NODES_COLUMN, STATE_COLUMN = range(6)
+TEXT_COLUMN, REWARD_COLUMN, GAIN_COLUMN, IMPROVING_COLUMN, NODES_COLUMN, STATE_COLUMN, DECIDED_COLUMN = range(7)
+HIDDEN_AT_FIRST = (IMPROVING_COLUMN, NODES_COLUMN, STATE_COLUMN)  # the header's right-click menu shows them
 
 PROMPT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 """data(index, PROMPT_ID_ROLE) gives the row's prompt id."""
@@ -51,6 +58,7 @@ class PromptListModel(QAbstractTableModel):
         self._filter: PromptFilter | None = None
         self._sort_key = "added"  # import order until a header is clicked
         self._descending = False
+        self.scorer_label = ""  # the ranking scorer, named in the reward headers
         if store is not None:
             self.set_store(store)
 
@@ -68,12 +76,21 @@ class PromptListModel(QAbstractTableModel):
         self._filter = None
         self.reload()
 
+    def set_scorer_label(self, scorer: str | None) -> None:
+        """Name the ranking scorer in the reward columns' headers."""
+        self.scorer_label = scorer or ""
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, TEXT_COLUMN, GAIN_COLUMN)
+
     def set_filter(self, prompt_filter: PromptFilter) -> None:
         self._filter = prompt_filter
         self.reload()
 
     def prompt_id(self, row: int) -> str | None:
         return self._rows[row].id if 0 <= row < len(self._rows) else None
+
+    def summary(self, row: int) -> PromptSummary | None:
+        """The fetched summary of a row (None past the fetched rows)."""
+        return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def row_of(self, prompt_id: str) -> int:
         """The row of a fetched prompt, or -1 when it is not (yet) fetched."""
@@ -135,10 +152,12 @@ class PromptListModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
+        scorer = self.scorer_label or "none yet"
+        short = self.scorer_label or "no scorer yet"
         if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
+            return COLUMNS[section][0].format(short=short)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section][3]
+            return COLUMNS[section][3].format(scorer=scorer)
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -148,16 +167,29 @@ class PromptListModel(QAbstractTableModel):
         column = index.column()
         value = getattr(summary, COLUMNS[column][1])
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == DECIDED_COLUMN:
+                return self._decided(summary)
             return self._display(column, value)
         if role == Qt.ItemDataRole.ToolTipRole and column == TEXT_COLUMN:
             return summary.text[:2000]
         if role == Qt.ItemDataRole.ForegroundRole and column == GAIN_COLUMN and value:
             return GAIN_UP if value > 0 else GAIN_DOWN
+        if role == Qt.ItemDataRole.ForegroundRole and column == DECIDED_COLUMN and summary.n_judgeable \
+                and not summary.n_undecided:
+            return GAIN_UP
         if role == Qt.ItemDataRole.TextAlignmentRole and column not in (TEXT_COLUMN, STATE_COLUMN):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == PROMPT_ID_ROLE:
             return summary.id
         return None
+
+    @staticmethod
+    def _decided(summary: PromptSummary) -> str:
+        """'5/7' decided of those that take a verdict, '✓ 7' when all are, '' with no nodes."""
+        if not summary.n_judgeable:
+            return ""
+        decided = summary.n_judgeable - summary.n_undecided
+        return f"✓ {decided}" if not summary.n_undecided else f"{decided}/{summary.n_judgeable}"
 
     @staticmethod
     def _display(column: int, value: Any) -> str:

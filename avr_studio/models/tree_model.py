@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QFont
 from backend.avr.rewards import NodeReward
 from backend.avr.tree import TreeNode
 from backend.curation.prompt_trees import PromptTrees
+from backend.curation.provenance import from_edited_criticism, is_regenerated, made_from_other_text
 
 _ROOT = QModelIndex()  # the invisible root, as a shared default argument
 # (header, name, tooltip). Short headers: the tree usually sits in a narrow dock and the text needs the width.
@@ -25,7 +26,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Reward", "Reward", "R(x, y) for answers; the mean R of its improvements for a criticism"),
     ("Δ", "Gain Δ", "Gain of an improvement over the answer its criticism judged"),
     ("Rating", "Self-rating", "The criticism's own 1–10 rating (not the reward)"),
-    ("✓", "Verdict", "Verdict: ✓ accepted, ✗ rejected, · skipped"),
+    ("✓", "Verdict", "Verdict: ✓ accepted, ✗ rejected, ↷ skipped"),
     ("Scorer", "Scorer", "The scorer whose scores rank the nodes"),
 )
 NODE_COLUMN, ROUND_COLUMN, REWARD_COLUMN, GAIN_COLUMN, RATING_COLUMN, VERDICT_COLUMN, SCORER_COLUMN = range(7)
@@ -36,18 +37,33 @@ NODE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 VERDICT_LOOK: dict[str, tuple[str, QColor]] = {
     "accept": ("✓ accepted", QColor("#1b7f3b")),
     "reject": ("✗ rejected", QColor("#b3261e")),
-    "skip": ("· skipped", QColor("#6b6b6b")),
+    "skip": ("↷ skipped", QColor("#6b6b6b")),  # not "·": that is the separator of summary lines
 }
+REGENERATED_MARK = "⟲"  # an improvement regenerated from its criticism (backend/curation/provenance.py)
 GAIN_UP, GAIN_DOWN = QColor("#1b7f3b"), QColor("#b3261e")
 KIND_LABEL = {"response": "Response", "criticism": "Criticism", "improvement": "Improvement",
               "long_thought": "Long thought"}
 
 
-def node_summary_html(tree_node: TreeNode, reward: NodeReward) -> str:
-    """One rich-text line on a node for panel headers: kind, round, reward, Δ, best, rating, verdict, model."""
+def node_marks(tree_node: TreeNode, parent: TreeNode | None) -> list[str]:
+    """Where a node came from, in words: regenerated from an edited criticism, and whether its
+    criticism still has the text it was made from."""
+    if not is_regenerated(tree_node.node):
+        return []
+    marks = [f"{REGENERATED_MARK} from edited criticism" if from_edited_criticism(tree_node.node)
+             else f"{REGENERATED_MARK} regenerated"]
+    if made_from_other_text(tree_node, parent):
+        marks.append("made from an earlier text of its criticism")
+    return marks
+
+
+def node_summary_html(tree_node: TreeNode, reward: NodeReward, parent: TreeNode | None = None) -> str:
+    """One rich-text line on a node for panel headers: kind, round, reward, Δ, best, rating, verdict,
+    edit, where it came from, model."""
     parts = [f"<b>{KIND_LABEL.get(tree_node.kind, tree_node.kind)}</b>", f"round {tree_node.node.round}"]
     if reward.reward is not None:
-        parts.append(f"reward {reward.reward:.3f}")
+        of_model = " (of the model's text)" if tree_node.is_edited and tree_node.is_answer else ""
+        parts.append(f"reward {reward.reward:.3f}{of_model}")
     if reward.gain is not None:
         colour = (GAIN_UP if reward.gain > 0 else GAIN_DOWN).name()
         parts.append(f'<span style="color:{colour}">Δ {reward.gain:+.3f}</span>')
@@ -60,6 +76,7 @@ def node_summary_html(tree_node: TreeNode, reward: NodeReward) -> str:
         parts.append(f'<span style="color:{colour.name()}"><b>{label}</b></span>')
     if tree_node.is_edited:
         parts.append("✎ edited")
+    parts += [f'<span style="color:#7a4dbf">{mark}</span>' for mark in node_marks(tree_node, parent)]
     if tree_node.node.model:
         parts.append(tree_node.node.model)
     return " · ".join(parts)
@@ -164,10 +181,14 @@ class TreeModel(QAbstractItemModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
+        scorer = self.trees.scorer or ""
         if role == Qt.ItemDataRole.DisplayRole:
+            if section == REWARD_COLUMN and scorer:  # the ranking scorer, by its kind ("R · relevance")
+                return f"R · {scorer.partition(':')[0]}"
             return COLUMNS[section][0]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section][2]
+            return COLUMNS[section][2] + (f" — scorer {scorer}" if section in (REWARD_COLUMN, GAIN_COLUMN)
+                                          and scorer else "")
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -181,7 +202,8 @@ class TreeModel(QAbstractItemModel):
         if role == NODE_ID_ROLE:
             return tree_node.id
         if role == Qt.ItemDataRole.ToolTipRole and column == NODE_COLUMN:
-            return tree_node.text[:1500]
+            marks = node_marks(tree_node, self.trees.parent(tree_node.id))
+            return "\n".join([*marks, tree_node.text[:1500]])
         if role == Qt.ItemDataRole.ToolTipRole and column == VERDICT_COLUMN and tree_node.verdict in VERDICT_LOOK:
             return VERDICT_LOOK[tree_node.verdict][0][2:]
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -205,7 +227,8 @@ class TreeModel(QAbstractItemModel):
             first_line = next((line.strip() for line in tree_node.text.splitlines() if line.strip()), "")
             mark = "✎ " if tree_node.is_edited else ""
             star = "★ " if reward.best else ""
-            return f"{star}{mark}{KIND_LABEL.get(tree_node.kind, tree_node.kind)}: {first_line[:160]}"
+            regenerated = f"{REGENERATED_MARK} " if is_regenerated(tree_node.node) else ""
+            return f"{star}{mark}{regenerated}{KIND_LABEL.get(tree_node.kind, tree_node.kind)}: {first_line[:160]}"
         if column == ROUND_COLUMN:
             return str(tree_node.node.round)
         if column == REWARD_COLUMN:

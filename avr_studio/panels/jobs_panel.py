@@ -4,6 +4,9 @@ what happened and what to do, with the traceback behind a Details toggle; a dead
 
 from __future__ import annotations
 
+import html
+import time
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -18,7 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from avr_studio.context import ProjectContext
+from avr_studio.job_labels import kind_title
 from avr_studio.jobs_service import WORKER_DIED_TITLE, worker_died_advice
+from avr_studio.log_lines import library_progress
 from backend import protocol
 from backend.presets import job_preset
 
@@ -51,15 +56,24 @@ class JobRowWidget(QFrame):
     sig_resume_requested = Signal(str)
     """The person asked to finish an interrupted (failed, cancelled) job where it stopped (job id)."""
 
-    def __init__(self, job_id: str, kind: str, parent: QWidget | None = None) -> None:
+    def __init__(self, job_id: str, kind: str, label: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.job_id = job_id
         self.status = "queued"
         self.setObjectName(f"job-{job_id}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._first_done: int | None = None  # steps done when this run's first progress came
+        self._rate_start: tuple[float, int] | None = None  # (time, steps done) once its first step was done
+        self._stats_text = ""  # the job's own progress line; a library's progress is appended to it
+        self.library_line = ""
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.title_label = QLabel(f"<b>{kind}</b> <span style='color:gray'>{job_id}</span>")
+        # What the job does and to which prompts, then its id in grey (for the job folder and the CLI).
+        title, _, names = (label or kind_title(kind)).partition(" · ")
+        names_html = f" · {html.escape(names)}" if names else ""
+        self.title_label = QLabel(f"<b>{html.escape(title)}</b>{names_html} "
+                                  f"<span style='color:gray'>{job_id}</span>")
+        self.title_label.setWordWrap(True)
         self.status_label = QLabel("Queued")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop this job; results written so far are kept")
@@ -134,18 +148,43 @@ class JobRowWidget(QFrame):
         self.status = "running"
         self.status_label.setText("Running")
 
-    def show_progress(self, event: protocol.Progress) -> None:
+    def show_progress(self, event: protocol.Progress, now: float | None = None) -> None:
         self.show_started()
+        now = time.monotonic() if now is None else now
         self.progress_bar.setRange(0, max(event.total, 1))
         self.progress_bar.setValue(min(event.done, max(event.total, 1)))
         self.progress_bar.setFormat(f"{event.done} / {event.total}")
         parts = []
         if event.tokens_per_s is not None:
             parts.append(f"{event.tokens_per_s:.0f} tokens/s")
-        parts.append(format_eta(event.eta_s))
+        parts.append(format_eta(self._eta(event, now)))
         if event.message:
             parts.append(event.message)
+        self.library_line = ""
         self.stats_label.setText(" · ".join(parts))
+        self._stats_text = self.stats_label.text()
+
+    def _eta(self, event: protocol.Progress, now: float) -> float | None:
+        """Seconds left, from the pace since this run's first finished step. (The worker's own ETA counts
+        the model loading in the first step's time, which doubled the first estimate.)"""
+        if self._first_done is None or event.done < self._first_done:
+            self._first_done, self._rate_start = event.done, None  # the run starts (or restarts) here
+            return None
+        if self._rate_start is None:
+            if event.done > self._first_done:
+                self._rate_start = (now, event.done)  # the first step is done: the pace is measured from here
+            return None
+        started, done_then = self._rate_start
+        steps = event.done - done_then
+        if steps <= 0 or now <= started:
+            return None
+        return (now - started) / steps * max(event.total - event.done, 0)
+
+    def show_library_progress(self, text: str) -> None:
+        """A library's progress bar (model loading, a batch) folded into this job's line."""
+        self.library_line = text
+        base = self._stats_text or "Starting"
+        self.stats_label.setText(f"{base} · {text}")
 
     def show_ended(self, status: str) -> None:
         self.status = status
@@ -234,6 +273,7 @@ class JobsPanel(QWidget):
             worker.sig_job_cancelled.connect(self.on_job_cancelled)
             worker.sig_process_died.connect(self.on_worker_died)
             worker.sig_process_started.connect(self.worker_banner.hide)
+            worker.sig_output_line.connect(self.on_worker_output)
         if context.jobs_service is not None:
             context.jobs_service.sig_job_submitted.connect(self.add_job)
             context.jobs_service.sig_job_status_changed.connect(self.on_job_status_changed)
@@ -250,8 +290,9 @@ class JobsPanel(QWidget):
         self.rows.clear()
         store = self.context.store
         if store is not None:
+            labels = self.context.jobs_service.job_labels() if self.context.jobs_service is not None else {}
             for job in sorted(store.jobs(), key=lambda j: j.created_at):
-                self.add_job(job.id, job.kind)
+                self.add_job(job.id, job.kind, labels.get(job.id, ""))
                 self._show_stored_status(job)
         self.empty_label.setVisible(not self.rows)
 
@@ -282,10 +323,13 @@ class JobsPanel(QWidget):
             self.add_job(job.id, job.kind)
             self._show_stored_status(job)
 
-    def add_job(self, job_id: str, kind: str) -> JobRowWidget:
+    def add_job(self, job_id: str, kind: str, label: str | None = None) -> JobRowWidget:
         if job_id in self.rows:
             return self.rows[job_id]
-        row = JobRowWidget(job_id, kind)
+        service = self.context.jobs_service
+        if label is None and service is not None and self.context.store is not None:
+            label = service.job_label(job_id, kind)
+        row = JobRowWidget(job_id, kind, label or "")
         job = self.context.store.get_job(job_id) if self.context.store is not None else None
         preset = job_preset(job.request) if job is not None else None
         if preset:
@@ -316,6 +360,15 @@ class JobsPanel(QWidget):
 
     def on_job_cancelled(self, event: protocol.JobCancelled) -> None:
         self._row(event.job_id).show_ended("cancelled")
+
+    def on_worker_output(self, line: str) -> None:
+        """A library's progress bar on the worker's stderr goes to the running job's row."""
+        progress = library_progress(line)
+        if progress is None:
+            return
+        for row in self.rows.values():
+            if row.status == "running":
+                row.show_library_progress(progress.text)
 
     def on_worker_died(self, message: str) -> None:
         for row in self.rows.values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -14,12 +15,13 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from avr_studio.models.prompt_list_model import STATE_COLUMN, TEXT_COLUMN, PromptListModel
+from avr_studio.models.prompt_list_model import COLUMNS, HIDDEN_AT_FIRST, TEXT_COLUMN, PromptListModel
 from backend.store import PromptFilter
 from backend.store.summaries import STATES as PROMPT_STATES
 
@@ -54,6 +56,19 @@ class PromptListPanel(QWidget):
         self.min_gain_spin.setValue(self.min_gain_spin.minimum())
         self.min_gain_spin.setToolTip("Only prompts whose best refinement gains at least this much")
         self.count_label = QLabel()
+        # A selection made in a reward plot limits the list to its prompts until cleared.
+        self.selection_ids: tuple[str, ...] | None = None
+        self.selection_label = QLabel()
+        self.selection_label.setStyleSheet("color: #1f5fbf;")
+        self.clear_selection_button = QPushButton("Show all")
+        self.clear_selection_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.clear_selection_button.clicked.connect(lambda: self.show_only(None))
+        self.selection_bar = QWidget()
+        selection_row = QHBoxLayout(self.selection_bar)
+        selection_row.setContentsMargins(0, 0, 0, 0)
+        selection_row.addWidget(self.selection_label, 1)
+        selection_row.addWidget(self.clear_selection_button)
+        self.selection_bar.hide()
 
         # Two rows: the panel usually lives in a narrow dock, and the search field needs the width.
         bar = QHBoxLayout()
@@ -72,15 +87,25 @@ class PromptListPanel(QWidget):
         self.table.setSortingEnabled(True)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list for the next pane (the tree)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(TEXT_COLUMN, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, STATE_COLUMN + 1):
+        header.setMinimumSectionSize(36)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)  # right-click: pick columns
+        for column in range(1, len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+            # The prompt's text needs the narrow dock's width: a few number columns wait in the menu.
+            toggle = QAction(COLUMNS[column][0], header, checkable=True,
+                             checked=column not in HIDDEN_AT_FIRST)
+            toggle.toggled.connect(lambda on, c=column: self.table.setColumnHidden(c, not on))
+            header.addAction(toggle)
+            self.table.setColumnHidden(column, column in HIDDEN_AT_FIRST)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search_edit)
         layout.addLayout(bar)
+        layout.addWidget(self.selection_bar)
         layout.addWidget(self.table)
         layout.addWidget(self.count_label)
 
@@ -93,6 +118,9 @@ class PromptListPanel(QWidget):
         self.model.sig_counts_changed.connect(self._show_counts)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
 
+        self.progress = (0, 0)  # (prompts fully decided, prompts with trees): set by the curation flow
+        context.current_prompt.sig_scorers_changed.connect(
+            lambda: self.model.set_scorer_label(context.current_prompt.scorer))
         context.sig_project_opened.connect(self._on_project_opened)
         context.sig_project_closed.connect(lambda: self.model.set_store(None))
         context.sig_prompt_selected.connect(self._select_prompt_row)
@@ -109,7 +137,15 @@ class PromptListPanel(QWidget):
             state=self.state_combo.currentData(),
             min_gain=None if min_gain <= self.min_gain_spin.minimum() else min_gain,
             has_improving=True if self.improving_check.isChecked() else None,
+            prompt_ids=self.selection_ids,
         )
+
+    def show_only(self, prompt_ids, description: str = "") -> None:
+        """Limit the list to these prompts (a selection in a reward plot); None shows them all again."""
+        self.selection_ids = None if prompt_ids is None else tuple(prompt_ids)
+        self.selection_label.setText(description or f"{len(prompt_ids or ()):,} prompts selected")
+        self.selection_bar.setVisible(self.selection_ids is not None)
+        self.apply_filter()
 
     def apply_filter(self) -> None:
         self._search_timer.stop()
@@ -117,6 +153,8 @@ class PromptListPanel(QWidget):
 
     # --- reactions -----------------------------------------------------------------------------
     def _on_project_opened(self) -> None:
+        self.selection_ids = None
+        self.selection_bar.hide()
         self.model.set_store(self._context.store)
         self.model.set_filter(self.current_filter())
 
@@ -126,8 +164,16 @@ class PromptListPanel(QWidget):
         else:  # many prompts changed (an import, a finished job): counts and order may differ
             self.model.reload()
 
+    def show_progress(self, decided: int, trees: int) -> None:
+        """The "curated k of n" counter: prompts whose every node is decided, of prompts with trees."""
+        self.progress = (decided, trees)
+        self._show_counts(self.model.matching_count, self.model.total_count)
+
     def _show_counts(self, matching: int, total: int) -> None:
+        decided, trees = self.progress
         text = f"{matching:,} of {total:,} prompts"
+        if trees:
+            text += f" · curated {decided:,} of {trees:,} trees"
         self.count_label.setText(text)
         self.sig_counts_changed.emit(text)
         # Counts follow every reload (sort, filter); the reset forgot the selection, so restore it.

@@ -8,21 +8,29 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
-from avr_studio.models.tree_model import COLUMNS, NODE_COLUMN, SCORER_COLUMN, TreeModel
+from avr_studio.models.tree_model import (
+    COLUMNS,
+    NODE_COLUMN,
+    RATING_COLUMN,
+    ROUND_COLUMN,
+    SCORER_COLUMN,
+    TreeModel,
+)
 
 if TYPE_CHECKING:
     from avr_studio.context import ProjectContext
 
 OPEN_DEPTH = 2  # a Stage I tree (response → criticisms → improvements) opens fully; deeper chains wait
+HIDDEN_AT_FIRST = (ROUND_COLUMN, RATING_COLUMN, SCORER_COLUMN)  # the header's right-click menu shows them
 
 
 class TreeNavigationView(QTreeView):
@@ -68,13 +76,18 @@ class TreePanel(QWidget):
         self._current = context.current_prompt
         self.model = TreeModel(self)
 
-        self.scorer_combo = QComboBox()
-        self.scorer_combo.setToolTip("Which scorer's rewards rank the nodes")
-        self.scorer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # One ranking scorer per project (backend/curation/ranking.py): shown here, switched on purpose.
+        self.ranking_label = QLabel()
+        self.ranking_label.setToolTip("The project's ranking scorer: its rewards rank every node and decide "
+                                      "the reward's pairs")
+        self.change_ranking_button = QToolButton(text="Change…")
+        self.change_ranking_button.setToolTip("Rank the project by another scorer (rebuilds the pairs; undoable)")
+        self.change_ranking_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.change_ranking_button.clicked.connect(self._ask_ranking_change)
         self.summary_label = QLabel()
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("Scorer"))
-        bar.addWidget(self.scorer_combo)
+        bar.addWidget(self.ranking_label)
+        bar.addWidget(self.change_ranking_button)
         bar.addStretch(1)
         bar.addWidget(self.summary_label)
 
@@ -91,10 +104,11 @@ class TreePanel(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
             toggle = QAction(COLUMNS[column][1], header)
             toggle.setCheckable(True)
-            toggle.setChecked(column != SCORER_COLUMN)
+            toggle.setChecked(column not in HIDDEN_AT_FIRST)
             toggle.toggled.connect(lambda on, c=column: self.view.setColumnHidden(c, not on))
             header.addAction(toggle)
-        self.view.setColumnHidden(SCORER_COLUMN, True)  # the combo above already names the scorer
+            # The node's text needs the narrow dock's width; round, rating and scorer wait in the menu.
+            self.view.setColumnHidden(column, column in HIDDEN_AT_FIRST)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -102,8 +116,6 @@ class TreePanel(QWidget):
         layout.addWidget(self.view)
 
         self.view.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
-        self.scorer_combo.currentIndexChanged.connect(
-            lambda _i: self._current.set_scorer(self.scorer_combo.currentData()))
         self._current.sig_scorers_changed.connect(self._fill_scorers)
         self._current.sig_trees_changed.connect(self._show_trees)
         context.sig_node_selected.connect(self.select_node)
@@ -130,12 +142,14 @@ class TreePanel(QWidget):
 
     # --- reactions -----------------------------------------------------------------------------
     def _fill_scorers(self) -> None:
-        self.scorer_combo.blockSignals(True)  # filling the combo is not a choice
-        self.scorer_combo.clear()
-        for scorer in self._current.scorers:
-            self.scorer_combo.addItem(scorer, scorer)
-        self.scorer_combo.setCurrentIndex(max(0, self.scorer_combo.findData(self._current.scorer)))
-        self.scorer_combo.blockSignals(False)
+        scorer = self._current.scorer
+        self.ranking_label.setText(f"Ranked by <b>{scorer}</b>" if scorer else "<i>No scores yet</i>")
+        self.change_ranking_button.setEnabled(len(self._current.scorers) > 1)
+
+    def _ask_ranking_change(self) -> None:
+        action = self._context.action("curate.ranking_scorer")
+        if action is not None:
+            action.trigger()
 
     def _show_trees(self, prompt_id: str) -> None:
         """Show the model's trees, keeping what was open and what was selected on a refresh."""

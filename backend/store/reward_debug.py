@@ -132,22 +132,23 @@ class RewardDebugQueries:
         params = self._params(name, scorer, other, prompt_id)
         # One pass over the points (a materialised CTE): a first row with the figures over all of them,
         # then the sample. (Window aggregates were the obvious way; DuckDB's corr() OVER () is quadratic.)
-        fetched = self._db.execute(f"""
+        # Rows, not fetchnumpy: arrays DuckDB filled on a pool thread and kept by plot items made the
+        # interpreter abort at exit in the GUI's tests ("deallocating None"); a few thousand rows are cheap.
+        rows = self._db.rows(f"""
             WITH points AS MATERIALIZED ({POINTS_SQL[name]})
-            SELECT 0 AS part, NULL AS prompt_id, count(*)::DOUBLE AS x, corr(x, y) AS y,
+            SELECT 0 AS part, '' AS prompt_id, count(*)::DOUBLE AS x, coalesce(corr(x, y), 'NaN') AS y,
                    count(*) FILTER (WHERE y > x)::DOUBLE AS above FROM points
             UNION ALL
-            SELECT 1, prompt_id, x, y, NULL FROM (
+            SELECT 1, prompt_id, x, y, 0 FROM (
                 SELECT * FROM points USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({SAMPLE_SEED}))
-            ORDER BY part""", params).fetchnumpy()
-        total = int(fetched["x"][0])
-        if total == 0:
+            ORDER BY part""", params)
+        _part, _id, total, correlation, above = rows[0]
+        if not total:
             return PlotPoints()
-        correlation = fetched["y"][0]
-        return PlotPoints(fetched["prompt_id"][1:].tolist(), np.asarray(fetched["x"][1:], float),
-                          np.asarray(fetched["y"][1:], float), total,
-                          None if correlation is None or np.isnan(correlation) else float(correlation),
-                          int(fetched["above"][0]))
+        sample = rows[1:]
+        return PlotPoints([row[1] for row in sample], np.array([row[2] for row in sample], float),
+                          np.array([row[3] for row in sample], float), int(total),
+                          None if np.isnan(correlation) else float(correlation), int(above))
 
     def gain_histogram(self, scorer: str, *, prompt_id: str | None = None, bins: int = 40) -> Histogram:
         """Counts of Δ in `bins` equal bins between the smallest and largest Δ, counted by DuckDB."""

@@ -24,3 +24,8 @@ class SettingQueries:
             "INSERT INTO settings VALUES (?, ?::JSON) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, to_json(value)],
         )
+
+    def settings_with_prefix(self, prefix: str) -> dict[str, Any]:
+        """Every setting whose key starts with `prefix` (e.g. 'job_label/'), by key."""
+        rows = self._db.rows("SELECT key, value FROM settings WHERE starts_with(key, ?)", [prefix])
+        return {key: from_json(value) for key, value in rows}

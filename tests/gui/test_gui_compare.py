@@ -29,7 +29,7 @@ def test_highlighted_html_escapes_and_marks():
 def test_default_partners(project):
     trees = PromptTrees.load(project.store, project.p1)
     assert default_partner(trees, "i12") == "r"  # an improvement against the answer it improves
-    assert default_partner(trees, "c1") == "c2"  # a criticism against its sibling
+    assert default_partner(trees, "c1") == "r"  # a criticism against the answer it criticises
     assert default_partner(trees, "r") == "i11"  # an answer against its best refinement
 
 

@@ -7,7 +7,10 @@ from PySide6.QtCore import Qt
 
 from avr_studio.commands.curation import EditTextCommand, SetVerdictCommand
 from avr_studio.context import ProjectContext
+from avr_studio.jobs_service import JobsService
 from avr_studio.panels.node_editor_panel import NodeEditorPanel
+from backend.config import ScorerSpec
+from backend.curation.ranking import choose_ranking_scorer
 from backend.domain import NodeState
 from backend.worker.submission import prepare_job
 from tests.gui.curation_store_fixture import SCORER, TEXTS
@@ -86,6 +89,7 @@ def test_keys_accept_reject_skip_with_undo_stack(qtbot, project):
         with qtbot.waitSignal(context.sig_data_changed):
             qtbot.keyClick(panel.text_edit, key)
         assert _state(project, "c1").verdict == verdict
+    panel.details_tabs.setCurrentIndex(1)  # the History tab reads the store when it is shown
     assert panel.history_table.rowCount() == 3 and panel.history_table.item(0, 2).text() == "skip"
 
     context.undo_stack.undo()
@@ -149,24 +153,26 @@ def test_editor_shows_every_scorer_and_gates_buttons_by_kind(qtbot, project):
     assert panel.buttons["curate.regenerate"].isEnabled()
 
 
-class PreparingJobsService:
-    """The shell's JobsService without a worker: it prepares each job (folder, request.json, row) as the
-    real one does and keeps the job ids, but sends nothing."""
+class PreparingJobsService(JobsService):
+    """The shell's JobsService without a worker: it builds requests as the real one does and prepares
+    each job (folder, request.json, row), keeping the job ids, but sends nothing."""
 
-    def __init__(self, store):
-        self.store = store
+    def __init__(self, context):
+        super().__init__(context)
         self.submitted: list[str] = []
 
     def submit(self, request) -> str:
-        job = prepare_job(request, store=self.store)
+        job = prepare_job(request, store=self.context.store)
         self.submitted.append(job.job_id)
         return job.job_id
 
 
 def test_regenerate_sends_the_edited_criticism_and_its_answer(qtbot, project):
     context, panel = _editor(qtbot, project)
-    jobs = PreparingJobsService(project.store)
+    jobs = PreparingJobsService(context)
     context.jobs_service = jobs
+    # the project ranks by the fixture's scorer; the app knows how to run it (a spec stored with it)
+    choose_ranking_scorer(project.store, ScorerSpec(kind="likelihood", model="test"))
     EditTextCommand(project.store, "c1", "Explain how to use it on ovens.", "ann").redo()
     context.notify_data_changed(project.p1)
     with qtbot.waitSignal(panel.sig_regenerate_requested) as asked:
@@ -179,6 +185,8 @@ def test_regenerate_sends_the_edited_criticism_and_its_answer(qtbot, project):
     assert sent["answer"]["id"] == "r" and sent["answer"]["text"] == TEXTS["r"]
     assert (sent["prompt"]["id"], sent["prompt"]["text"]) == (project.p1, "Name two uses of baking soda.")
     assert sent["improvements"] == 2 and sent["templates"]["judge"]
+    # scored by the project's ranking scorer first, then by the scorer of Settings
+    assert [spec["kind"] + ":" + spec["model"] for spec in sent["scorers"]] == [SCORER, "likelihood:embedded"]
 
     context.select_node("i11")  # R does nothing on an improvement
     qtbot.keyClick(panel.text_edit, Qt.Key.Key_R)

@@ -27,12 +27,15 @@ def test_keys_in_the_tree_curate_undo_and_toggle_the_diff(qtbot, window):
     tree = main.panels["tree"]
     tree.view.setFocus()
     qtbot.keyClick(tree.view, Qt.Key.Key_A)
+    assert context.current_node_id == "i11"  # the flow moved on to the next undecided node
     qtbot.keyClick(tree.view, Qt.Key.Key_Down)
+    assert context.current_node_id == "i12"
     qtbot.keyClick(tree.view, Qt.Key.Key_X)
     states = project.store.node_states(project.p1)
-    assert states["c1"] == NodeState("accept") and states["c2"] == NodeState("reject")
+    assert states["c1"] == NodeState("accept") and states["i12"] == NodeState("reject")
+    assert context.current_node_id == "c2"  # i11 was passed over by the arrow key; c2 comes next after i12
     qtbot.keyClick(tree.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert "c2" not in project.store.node_states(project.p1)
+    assert "i12" not in project.store.node_states(project.p1)
     assert main.compare_panel.diff_enabled
     qtbot.keyClick(tree.view, Qt.Key.Key_D)
     assert not main.compare_panel.diff_enabled

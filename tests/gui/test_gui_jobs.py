@@ -50,7 +50,7 @@ def test_progress_shows_done_total_tokens_per_second_and_eta(panel, qtbot):
     assert not panel.empty_label.isVisible()
     assert row.status_label.text() == "Running"
     assert (row.progress_bar.value(), row.progress_bar.maximum()) == (3, 7)
-    assert row.stats_label.text() == "42 tokens/s · ETA 1 min 15 s · generating"
+    assert row.stats_label.text() == "42 tokens/s · ETA – · generating"  # no pace measured yet
     with qtbot.waitSignal(panel.sig_cancel_requested) as cancel:
         row.cancel_button.click()
     assert cancel.args == ["stage1-a"]
@@ -59,6 +59,16 @@ def test_progress_shows_done_total_tokens_per_second_and_eta(panel, qtbot):
     panel.on_job_finished(protocol.JobFinished("stage1-a"))
     assert row.status_label.text() == "Finished"
     assert row.progress_bar.value() == 7 and not row.cancel_button.isVisibleTo(panel)
+
+
+def test_the_eta_comes_from_the_pace_after_the_first_step_not_from_the_model_loading(panel):
+    """A job loads its model for 18 s, then takes 2 s a step: after step 3 of 10, 7 steps (14 s) are left.
+    The worker's own estimate, 24 s / 3 steps x 7, said 56 s."""
+    panel.on_job_started(protocol.JobStarted("stage1-e", "stage1"))
+    row = panel.rows["stage1-e"]
+    for now, done, worker_eta in ((0.0, 0, None), (20.0, 1, 180.0), (24.0, 3, 56.0)):
+        row.show_progress(protocol.Progress("stage1-e", done=done, total=10, eta_s=worker_eta), now=now)
+    assert "ETA 14 s" in row.stats_label.text()
 
 
 def test_a_failure_says_what_to_do_with_the_traceback_behind_details(panel):

@@ -1,5 +1,5 @@
 """Curating in the real window as a person does it, by keys: a prompt switch reads the prompt's trees
-once (three queries) for every panel, a verdict rebuilds the stored pairs, and panels only display."""
+once (four queries) for every panel, a verdict rebuilds the stored pairs, and panels only display."""
 
 import re
 
@@ -13,11 +13,14 @@ from tests.gui.curation_store_fixture import build_curation_project
 from tests.gui.screens import save_screenshot
 
 pytestmark = pytest.mark.usefixtures("own_data_dir")
-TREE_QUERIES = {  # what PromptTrees.load asks (backend/store: nodes.py, scores.py, curation.py)
+TREE_QUERIES = {  # what PromptTrees.load asks (backend/store: prompt_context.py, nodes.py, prompt_scores.py,
+    # curation.py): the prompt with its reference answer, the nodes, every scorer's scores, the states
+    "prompt": re.compile(r"FROM prompts p LEFT JOIN reference_answers r .* WHERE p\.id = \?"),
     "nodes": re.compile(r"FROM nodes WHERE prompt_id = \?"),
-    "scores": re.compile(r"FROM scores s JOIN nodes n .* WHERE n\.prompt_id = \? AND s\.scorer = \?"),
+    "scores": re.compile(r"FROM scores s JOIN nodes n .* WHERE n\.prompt_id = \?$"),
     "states": re.compile(r"FROM current_node_states s JOIN nodes n .* WHERE n\.prompt_id = \?"),
 }
+ONE_LOAD = {"prompt": 1, "nodes": 1, "scores": 1, "states": 1}
 
 
 @pytest.fixture
@@ -62,10 +65,10 @@ def test_a_prompt_switch_loads_the_trees_once_for_every_panel(shell, qtbot, sql_
             qtbot.keyClick(table, key)
             assert current.prompt_id == prompt_id
             assert current.loads == loads + 1
-            assert tree_queries(sql_log) == {"nodes": 1, "scores": 1, "states": 1}
-            # Nothing else with the Pairs and Rewards tabs not selected: the tree, node editor and
-            # compare view draw from the shared trees.
-            assert len(sql_log) == 3, sql_log
+            assert tree_queries(sql_log) == ONE_LOAD
+            # Nothing else with the Pairs tab and the picture and reward tabs not selected: the tree,
+            # node editor (its History tab is not shown) and compare view draw from the shared trees.
+            assert len(sql_log) == 4, sql_log
     tree = window.panels["tree"]
     assert tree.model.trees is current.trees  # one loaded copy, shared
     assert window.compare_panel.right_id == "i11"  # the answer against its best refinement
@@ -74,7 +77,7 @@ def test_a_prompt_switch_loads_the_trees_once_for_every_panel(shell, qtbot, sql_
     qtbot.waitUntil(lambda: len(window.panels["pairs"].pairs) == 3)
     sql_log[:] = []
     qtbot.keyClick(table, Qt.Key.Key_Down)
-    assert tree_queries(sql_log) == {"nodes": 1, "scores": 1, "states": 1}  # still one tree load
+    assert tree_queries(sql_log) == ONE_LOAD  # still one tree load
     assert window.panels["pairs"].prompt_id == shell.project.p2
 
 

@@ -46,8 +46,11 @@ def test_main_window_opens_a_fresh_project_with_its_docks(shell, qtbot, tmp_path
     window = shell.window
     assert window.windowTitle() == "fresh — AvR Studio"
     assert "*" not in window.windowTitle()
-    for name in ("prompts", "tree", "node_editor", "pairs", "jobs", "rewards", "worker_log"):
+    for name in ("prompts", "tree", "node_editor", "pairs", "jobs", "worker_log"):
         assert name in window.docks
+    # the views that need room are tabs of the central area, beside the compare view
+    assert [window.central_tabs.tabText(i) for i in range(window.central_tabs.count())] == [
+        "Compare", "Tree Picture", "Reward Debugging"]
     assert window.docks["jobs"].isVisible()
     assert window.project_label.text() == "fresh: 2 prompts"
     assert shell.context.store.count_prompts() == 2
