@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from backend.avr.templates import BUILTIN_TEMPLATES
-from backend.config import EMBEDDED_MODEL, RATING_MODES, ConfigError, SamplingConfig
+from backend.config import EMBEDDED_MODEL, RATING_MODES, ConfigError, SamplingConfig  # noqa: F401 - doctests
 from backend.domain import Templates
 from backend.engines.embedded import EMBEDDED_ALIASES
 
