@@ -76,6 +76,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Show the whole tree as a picture (two trees side by side on request)."),
     ActionSpec("view.reward_debugging", "&Reward Debugging", "Ctrl+5", "View",
                "Show the reward plots and the disagreement queue."),
+    ActionSpec("view.training", "T&raining", "Ctrl+6", "View",
+               "Train a stage, follow its curves, and work with the project's runs."),
+    ActionSpec("view.before_after", "&Before / After", "Ctrl+7", "View",
+               "A trained run's answers next to its base model's, on the held-out prompts."),
     ActionSpec("view.reward_scope", "Rewards of Current &Prompt Only", "", "View",
                "Plot the current prompt instead of the whole project."),
     # Help

@@ -25,15 +25,18 @@ from avr_studio.app_settings import AppSettings, qsettings
 from avr_studio.context import ProjectContext
 from avr_studio.curation_flow import CurationFlow
 from avr_studio.dialogs.demo_model_dialog import DEMO_MODEL_NOTICE
+from avr_studio.panels.before_after_panel import BeforeAfterPanel
 from avr_studio.panels.compare_panel import ComparePanel
 from avr_studio.panels.jobs_panel import JobsPanel
 from avr_studio.panels.node_editor_panel import NodeEditorPanel
 from avr_studio.panels.pairs_panel import PairsPanel
 from avr_studio.panels.prompt_list_panel import PromptListPanel
 from avr_studio.panels.reward_debug_panel import PROJECT_SCOPE, PROMPT_SCOPE, RewardDebugPanel
+from avr_studio.panels.training_panel import TrainingPanel
 from avr_studio.panels.tree_panel import TreePanel
 from avr_studio.panels.tree_picture_panel import TreePicturePanel
 from avr_studio.panels.worker_log_panel import WorkerLogPanel
+from avr_studio.training_controller import TrainingController
 from backend.config import EMBEDDED_MODEL
 
 APP_NAME = "AvR Studio"
@@ -50,7 +53,7 @@ DOCK_LAYOUT = (
     ("worker_log", "Worker Log", BOTTOM, "jobs"),
 )
 # The central area's tabs: the compare view, and the two views that need its room.
-COMPARE_TAB, PICTURE_TAB, REWARDS_TAB = range(3)
+COMPARE_TAB, PICTURE_TAB, REWARDS_TAB, TRAINING_TAB, BEFORE_AFTER_TAB = range(5)
 
 
 class DemoModelBanner(QFrame):
@@ -128,6 +131,14 @@ class MainWindow(QMainWindow):
         self.central_tabs.addTab(self.compare_panel, "Compare")
         self.central_tabs.addTab(self.tree_picture_panel, "Tree Picture")
         self.central_tabs.addTab(self.reward_plot_panel, "Reward Debugging")
+        # Training runs in the worker; its controller advances a stage's jobs (backend.training.stages).
+        self.training = TrainingController(self.context, self)
+        self.training_panel = TrainingPanel(self.context, self.training)
+        self.before_after_panel = BeforeAfterPanel(self.context, self.training)
+        self.central_tabs.addTab(self.training_panel, "Training")
+        self.central_tabs.addTab(self.before_after_panel, "Before / After")
+        self.training_panel.sig_evaluation_shown.connect(
+            lambda _evaluation_id: self.central_tabs.setCurrentIndex(BEFORE_AFTER_TAB))
         self.central_tabs.currentChanged.connect(self._on_central_tab_changed)
         self.setCentralWidget(self.central_tabs)
 
@@ -237,6 +248,8 @@ class MainWindow(QMainWindow):
             "view.tree_picture": lambda: (self.central_tabs.setCurrentIndex(PICTURE_TAB),
                                           self.tree_picture_panel.focus_canvas()),
             "view.reward_debugging": lambda: self.central_tabs.setCurrentIndex(REWARDS_TAB),
+            "view.training": lambda: self.central_tabs.setCurrentIndex(TRAINING_TAB),
+            "view.before_after": lambda: self.central_tabs.setCurrentIndex(BEFORE_AFTER_TAB),
         }
         for action_id, handler in handlers.items():
             self.actions_by_id[action_id].triggered.connect(lambda _checked=False, h=handler: h())

@@ -134,10 +134,17 @@ def run_train(args: argparse.Namespace) -> int:
 
     with open_project(args.project) as store:
         options = stage_options(args, store)
-        stages.preflight(store, options)
+        plans = stages.plan_stage(store, options)
+        for plan in plans:
+            if plan.problem:
+                raise stages.NotEnoughDataError(f"{plan.title}: {plan.problem}")
         stage_run, continued = stages.begin_stage(store, options)
         print(f"{'Continuing' if continued else 'Training'} stage {options.stage} ({stage_run.id}) from "
               f"{options.base} with {options.preset}.", file=sys.stderr)
+        if not continued:
+            for plan in plans:
+                print(f"  {plan.title}: {plan.data}" + (f"; {plan.estimate}" if plan.estimate else "")
+                      + (f"; {plan.heldout}" if plan.heldout else ""), file=sys.stderr)
         while (step := stages.next_step(store, stage_run)) is not None:
             outcome = _run_step(store, stage_run, step, args.python)
             if outcome != "finished":

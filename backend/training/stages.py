@@ -28,6 +28,8 @@ from backend.domain import now, random_id
 from backend.errors import UserError
 from backend.job_requests import JobRequest, SampleThoughtsRequest, TrainRequest
 from backend.training.config import RUN_PREFIX, TrainingConfig, stage_family
+from backend.training.snapshot import NotEnoughDataError
+from backend.training.stage2_data import SAMPLES_PER_PROMPT
 
 if TYPE_CHECKING:
     from backend.store import Store
@@ -42,9 +44,9 @@ STAGE_PLAN: dict[str, tuple[str, ...]] = {
 }
 GENERATION_PHASES = ("regenerate", "chains", "thoughts")
 OPTIONAL_PHASES = ("regenerate", "chains")  # skipped by StageOptions.generate=False (--skip-regenerate)
-PHASE_TITLES = {"rsft": "RSFT", "regenerate": "new trees", "dpo": "DPO", "chains": "greedy chains",
-                "long_sft": "long-thought SFT", "thoughts": "long-thought samples", "long_dpo": "long-thought DPO",
-                "reward": "reward model"}
+PHASE_TITLES = {"rsft": "RSFT", "regenerate": "New trees", "dpo": "DPO", "chains": "Greedy chains",
+                "long_sft": "Long-thought SFT", "thoughts": "Long-thought samples", "long_dpo": "Long-thought DPO",
+                "reward": "Reward model"}
 LONG_THOUGHT_TOKENS = 4  # a long thought holds several answers: its token cap is this many times an answer's
 END_STATUSES = ("finished", "failed", "cancelled")
 
@@ -190,19 +192,87 @@ def begin_stage(store: Store, options: StageOptions) -> tuple[StageRun, bool]:
     return stage_run, False
 
 
+@dataclass(frozen=True)
+class PhasePlan:
+    """What one phase will use, shown before the click."""
+
+    phase: str
+    data: str  # e.g. "18 pairs: response 6 (person 2, reward 4), ..." or what the phase before will make
+    estimate: str | None = None  # the time estimate of a training phase whose data is known now
+    problem: str | None = None  # why it cannot train (too little data)
+    heldout: str | None = None  # the held-out prompts (said once, by the first phase that knows them)
+
+    @property
+    def title(self) -> str:
+        return PHASE_TITLES[self.phase]
+
+
+def _data_known_now(options: StageOptions) -> set[str]:
+    """Training phases whose data does not come from an earlier phase of the stage (Stage 1's DPO counts the
+    pairs there are now: new trees only add to them)."""
+    return {"rsft", "dpo", "reward"} | ({"long_sft"} if "chains" not in options.phases else set())
+
+
+def plan_stage(store: Store, options: StageOptions) -> list[PhasePlan]:
+    """Per phase, what it will use (counts by kind and by who decided), its estimated time, and any problem;
+    nothing is written."""
+    from backend.training.runs import plan_run
+
+    plans, heldout_said = [], False
+    for phase in options.phases:
+        if phase in GENERATION_PHASES:
+            made = {"regenerate": "new trees", "chains": "greedy chains",
+                    "thoughts": f"{SAMPLES_PER_PROMPT} long thoughts each and their pairs"}[phase]
+            by = {"regenerate": "the RSFT model", "chains": options.base, "thoughts": "the SFT model"}[phase]
+            plans.append(PhasePlan(phase, f"up to {options.generation_prompts} prompts without one get {made} "
+                                          f"from {by}"))
+        elif phase in _data_known_now(options) or phase == "long_sft":
+            plan = plan_run(store, options.phase_config(phase, options.base))
+            heldout = None
+            if not heldout_said:
+                heldout_said = True
+                n = plan.counts.heldout_prompts
+                heldout = (f"{n} prompt{'s' if n != 1 else ''} held out for before / after"
+                           + (" (chosen now, never trained on)" if plan.heldout_is_new else ""))
+            if phase in _data_known_now(options):
+                plans.append(PhasePlan(phase, counts_text(plan.counts), plan.estimate.describe(), plan.problem,
+                                       heldout))
+            else:  # the chains before it add their long thoughts
+                plans.append(PhasePlan(phase, f"{counts_text(plan.counts)} now, plus the long thoughts of the new "
+                                              "chains", heldout=heldout))
+        else:
+            plans.append(PhasePlan(phase, "the pairs of the sampled long thoughts"))
+    return plans
+
+
+def counts_text(counts) -> str:
+    """What a training phase reads, by kind and by who decided.
+
+    >>> from backend.training.snapshot import DataCounts
+    >>> counts_text(DataCounts("dpo", 5, by_kind={"response": 3, "edit": 2},
+    ...                        by_kind_and_decider={"response/human": 1, "response/reward": 2, "edit/human": 2}))
+    '5 pairs: response 3 (person 1, reward 2), edit 2 (person 2)'
+    >>> counts_text(DataCounts("rsft", 4, by_kind={"rsft": 4}))
+    '4 samples: rsft 4'
+    """
+    what = "samples" if counts.stage in ("rsft", "long_sft") else "pairs"
+    parts = []
+    for kind, n in counts.by_kind.items():
+        deciders = [f"{'person' if who == 'human' else who} {counts.by_kind_and_decider[f'{kind}/{who}']}"
+                    for who in ("human", "reward") if counts.by_kind_and_decider.get(f"{kind}/{who}")]
+        parts.append(f"{kind} {n}" + (f" ({', '.join(deciders)})" if deciders else ""))
+    text = f"{counts.train_rows} {what}" + (f": {', '.join(parts)}" if parts else "")
+    if counts.eval_rows:
+        text += f"; {counts.eval_rows} person-decided pairs kept to measure agreement"
+    return text
+
+
 def preflight(store: Store, options: StageOptions) -> None:
     """Raise NotEnoughDataError, before anything starts, for a training phase whose data is already known
-    to be too little: every phase whose data does not come from an earlier phase of the stage (Stage 1's
-    DPO counts the pairs there are now: new trees only add to them)."""
-    from backend.training.runs import plan_run
-    from backend.training.snapshot import NotEnoughDataError
-
-    known_now = {"rsft", "dpo", "reward"} | ({"long_sft"} if "chains" not in options.phases else set())
-    for phase in options.phases:
-        if phase in known_now:
-            plan = plan_run(store, options.phase_config(phase, options.base))
-            if plan.problem:
-                raise NotEnoughDataError(f"{PHASE_TITLES[phase]}: {plan.problem}")
+    to be too little."""
+    for plan in plan_stage(store, options):
+        if plan.problem:
+            raise NotEnoughDataError(f"{plan.title}: {plan.problem}")
 
 
 # --- the next step -----------------------------------------------------------------------------------
@@ -232,7 +302,6 @@ def _base_of(stage_run: StageRun, phase: str) -> str:
 
 def _train_step(store: Store, stage_run: StageRun, phase: str, step: dict | None) -> TrainStep | None:
     from backend.training.runs import plan_run, prepare_run, sync_run
-    from backend.training.snapshot import NotEnoughDataError
 
     if step is not None:
         run = sync_run(store, step["run_id"])

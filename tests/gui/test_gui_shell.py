@@ -50,7 +50,7 @@ def test_main_window_opens_a_fresh_project_with_its_docks(shell, qtbot, tmp_path
         assert name in window.docks
     # the views that need room are tabs of the central area, beside the compare view
     assert [window.central_tabs.tabText(i) for i in range(window.central_tabs.count())] == [
-        "Compare", "Tree Picture", "Reward Debugging"]
+        "Compare", "Tree Picture", "Reward Debugging", "Training", "Before / After"]
     assert window.docks["jobs"].isVisible()
     assert window.project_label.text() == "fresh: 2 prompts"
     assert shell.context.store.count_prompts() == 2
