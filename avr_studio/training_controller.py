@@ -129,6 +129,7 @@ class TrainingController(QObject):
         try:
             step = stages.next_step(self.store, current.stage_run)
         except UserError as error:
+            stages.finish_stage(self.store, current.stage_run, "failed")
             self._end("failed", str(error))
             return
         if step is None:

@@ -145,7 +145,7 @@ def run_train(args: argparse.Namespace) -> int:
             for plan in plans:
                 print(f"  {plan.title}: {plan.data}" + (f"; {plan.estimate}" if plan.estimate else "")
                       + (f"; {plan.heldout}" if plan.heldout else ""), file=sys.stderr)
-        while (step := stages.next_step(store, stage_run)) is not None:
+        while (step := _next_step(store, stage_run)) is not None:
             outcome = _run_step(store, stage_run, step, args.python)
             if outcome != "finished":
                 print(f"Stage {options.stage} stopped: {stages.PHASE_TITLES[step.phase]} {outcome}. Run the same "
@@ -160,6 +160,17 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"Stage {options.stage} finished: use it with --model {stage_run.model} "
           f"(evaluate: avr-studio eval {args.project} --run {runs[-1].id}).")
     return 0
+
+
+def _next_step(store, stage_run):
+    """The stage's next step; a phase that cannot start (too little data) ends the stage as failed."""
+    from backend.training import stages
+
+    try:
+        return stages.next_step(store, stage_run)
+    except UserError:
+        stages.finish_stage(store, stage_run, "failed")
+        raise
 
 
 def _run_step(store, stage_run, step, python: str) -> str:

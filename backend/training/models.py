@@ -98,6 +98,9 @@ def lora_config(config: TrainingConfig, task_type: str = "CAUSAL_LM"):
 
 def merge_into_folder(resolved: ResolvedBase, out_dir: Path | str) -> Path:
     """Save base + adapters as one plain model folder (weights and tokenizer) at `out_dir`, atomically."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # a bar per saved shard would only clutter the job's log
     out_dir = Path(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=".merging-", dir=out_dir.parent))
     try:

@@ -368,8 +368,9 @@ def job_ended(store: Store, stage_run: StageRun, step: Step, job_dir: Path | str
     save_stage(store, stage_run)
 
 
-def finish_stage(store: Store, stage_run: StageRun) -> None:
-    stage_run.status = "finished"
+def finish_stage(store: Store, stage_run: StageRun, status: str = "finished") -> None:
+    """Record how the stage ended ("failed" when a phase could not start, e.g. too little data)."""
+    stage_run.status = status
     save_stage(store, stage_run)
 
 

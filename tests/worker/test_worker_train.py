@@ -182,3 +182,36 @@ def test_train_again_after_sigkill_continues_from_the_last_checkpoint(project, c
         rsft, dpo = store.runs()
         assert rsft.id == folder.run_id and rsft.status == dpo.status == "finished"
         assert sorted({step for step, _, _ in store.run_metrics(rsft.id)}) == list(range(1, 13))
+
+
+def test_stage2_chains_trains_on_long_thoughts_and_samples_new_ones_with_the_sft_model(project, capsys):
+    """Greedy chains by the Stage I model, SFT on the long thoughts, 5 thoughts sampled per new prompt by the
+    SFT model. The tiny random model never writes 'Final answer:', so no prompt yields a pair and the last
+    phase stops with what to do; the stage is kept, unfinished, for `train` again."""
+    from backend.avr.long_thought import format_long_thought
+    from backend.avr.stage2 import long_thought_sample
+
+    with Store.open(project) as store:
+        prompts = store.prompts_by_id(store.prompt_ids()[:6])
+        store.add_sft_samples([long_thought_sample(p, format_long_thought([f"It is {i}."], ["Too short."],
+                                                                          f"It is {i}, surely."))
+                               for i, p in enumerate(prompts.values())])
+    args = ["train", str(project), "--stage", "2", "--max-steps", "1", "--prompts", "2", *TINY]
+    assert run_command(args) == 2
+    err = capsys.readouterr().err
+    assert "Long-thought DPO: No long-thought pairs" in err
+    with Store.open(project) as store:
+        [sft] = store.runs()
+        assert (sft.stage, sft.status, sft.base) == ("long_sft", "finished", str(tiny_chat_model_dir()))
+        assert _snapshot_rows(project, sft) >= 5  # the imported thoughts outside the held-out prompts, and any chain's
+        chain_job, thoughts_job = [j for j in store.jobs() if j.kind in ("chain", "sample_thoughts")]
+        assert chain_job.kind == "chain" and chain_job.request["model"]["name"] == str(tiny_chat_model_dir())
+        assert thoughts_job.status == "finished" and thoughts_job.request["model"]["name"] == f"run:{sft.id}"
+        thoughts = [n for pid in store.prompt_ids() for n in store.nodes_for_prompt(pid)
+                    if n.job_id == thoughts_job.id]
+        assert len(thoughts) == 2 * 5 and {n.kind for n in thoughts} == {"long_thought"}
+        assert store.pairs(kind="long_thought") == []
+        from backend.training.stages import stage_runs
+
+        [stage] = stage_runs(store)
+        assert stage.status == "failed" and stage.steps["thoughts"]["prompts_done"] == 2
