@@ -9,6 +9,10 @@
   effect    Stage I (RSFT then DPO) and plain DPO (best vs worst answer, no refinement) for the same number of
             updates, then answers on held-out prompts from base and both models, scored by the training
             scorer and the project's other one: win rate vs base (ties half), mean reward, mean length.
+  cli       the effect run as a person runs it: `avr-studio train DIR --stage 1` (RSFT, new trees by the RSFT
+            model on --regenerate prompts, DPO) and `avr-studio eval` on the held-out prompts, each a command
+            of its own with its own worker; next to it plain DPO (best vs worst answer of the same trees) for
+            the same number of updates, trained by the worker's `train` job and evaluated the same way.
 
     .venv/bin/python benchmarks/bench_training.py --part all
 """
@@ -258,9 +262,75 @@ def part_effect(work: Path, prompts_count: int, max_new_tokens: int) -> None:
     plain_store.close()
 
 
+# --- the effect run through the real CLI ----------------------------------------------------------------
+
+def _cli(*args: str) -> str:
+    """Run `avr-studio ARGS` as its own process (as a person would); its stdout. Fails loudly."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "backend.cli.commands", *args], cwd=ROOT, capture_output=True,
+                          text=True, env=os.environ | {"PYTHONPATH": str(ROOT)})
+    if done.returncode != 0:
+        raise SystemExit(f"avr-studio {args[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    print(f"  avr-studio {' '.join(a for a in args[:3])} ...: {time.perf_counter() - started:.0f} s", flush=True)
+    return done.stdout
+
+
+def _train_plain_dpo(store: Store, steps: int) -> str:
+    """Plain DPO on the store's pairs through the worker's `train` job (the CLI's training step)."""
+    from backend.job_requests import TrainRequest
+    from backend.worker.job_session import run_prepared_job
+    from backend.worker.submission import prepare_job
+
+    prepared = prepare_run(store, TrainingConfig(stage="dpo", max_steps=steps))
+    request = TrainRequest(prepared.run.id, str(prepared.folder.path.resolve()))
+    started = time.perf_counter()
+    outcome = run_prepared_job(prepare_job(request, store=store), store=store)
+    sync_run(store, prepared.run.id)
+    print(f"  plain DPO ({prepared.snapshot.counts.train_rows} best-vs-worst pairs, {steps} updates) through the "
+          f"worker's train job: {outcome.status}, {time.perf_counter() - started:.0f} s", flush=True)
+    return prepared.run.id
+
+
+def part_cli(work: Path, prompts_count: int, max_new_tokens: int, regenerate: int) -> None:
+    stage_dir, plain_dir = work / "cli-stage1", work / "cli-plain"
+    with demo_project(stage_dir) as store:  # plain DPO's data: the demo trees as shipped, before any training
+        ranking = store.default_scorer()
+        pairs = best_vs_worst_pairs(store, ranking)
+        prompts = list(store.prompts_by_id(store.prompt_ids()).values())
+    flags = ["--max-new-tokens", str(max_new_tokens)]
+    print(f"cli: Stage I on the demo project ({regenerate} prompts of new trees by the RSFT model), then eval on "
+          f"{prompts_count} held-out prompts, {max_new_tokens} tokens per answer", flush=True)
+    _cli("train", str(stage_dir), "--stage", "1", "--prompts", str(regenerate), *flags)
+    with Store.open(stage_dir) as store:
+        rsft, dpo = store.runs()
+        steps = {run.id: len({s for s, _, _ in store.run_metrics(run.id)}) for run in (rsft, dpo)}
+        heldout = store.heldout_prompt_ids()
+        grown = [job for job in store.jobs() if job.kind == "stage1"]
+        print(f"  runs: RSFT {rsft.id} ({steps[rsft.id]} updates on {rsft.data_hash}), DPO {dpo.id} "
+              f"({steps[dpo.id]} updates on {dpo.data_hash}); new-tree jobs: {[j.status for j in grown]}", flush=True)
+    budget = sum(steps.values())
+    with Store.create(plain_dir) as plain_store:
+        plain_store.add_prompts(prompts)
+        plain_store.set_heldout_prompts(heldout, 42)  # the same held-out prompts as the stage
+        plain_store.add_pairs(pairs)
+        plain_store.set_primary_scorer(ranking)  # its pairs were chosen by this scorer: the training scorer
+        plain_id = _train_plain_dpo(plain_store, budget)
+    for label, folder, run_id in (("stage I (RSFT+new trees+DPO)", stage_dir, dpo.id),
+                                  ("plain DPO", plain_dir, plain_id)):
+        figures = json.loads(_cli("eval", str(folder), "--run", run_id, "--prompts", str(prompts_count),
+                                  "--scorer", "likelihood", "--json", *flags))
+        for name, f in figures["by_scorer"].items():
+            role = "training scorer" if name == figures["training_scorer"] else "independent scorer"
+            print(f"  {name:<20} ({role:<18}) {label:<28} vs base: win rate {f['win_rate']:.3f} "
+                  f"(W{f['wins']}/T{f['ties']}/L{f['losses']} of {f['n']}), mean reward "
+                  f"{f['mean_reward']['trained']:+.3f} vs {f['mean_reward']['base']:+.3f}, mean length "
+                  f"{f['mean_length']['trained']:.0f} vs {f['mean_length']['base']:.0f} chars", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("overhead", "demo", "effect", "all"), default="all")
+    parser.add_argument("--part", choices=("overhead", "demo", "effect", "cli", "all"), default="all")
+    parser.add_argument("--regenerate", type=int, default=16, help="Prompts of new trees in the cli part.")
     parser.add_argument("--prompts", type=int, default=24, help="Held-out prompts in the effect part.")
     parser.add_argument("--max-new-tokens", type=int, default=192, help="Answer length in the effect part.")
     parser.add_argument("--steps", type=int, default=4, help="DPO steps per overhead run (default %(default)s).")
@@ -276,6 +346,8 @@ def main() -> None:
             part_overhead(work, args.steps, args.repeats, args.threads)
         if args.part in ("effect", "all"):
             part_effect(work, args.prompts, args.max_new_tokens)
+        if args.part in ("cli", "all"):
+            part_cli(work, args.prompts, args.max_new_tokens, args.regenerate)
 
 
 if __name__ == "__main__":

@@ -126,7 +126,6 @@ class TrainingPanel(QWidget):
         self.runs_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.runs_view.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)  # final metrics
         self.use_button = QPushButton("Use for generation")
-        self.use_button.setToolTip("Grow trees, chains and refinements with this run (File → Settings shows it)")
         self.evaluate_button = QPushButton("Evaluate against base")
         self.evaluate_button.setToolTip("Answer the held-out prompts with this run and with its base model, score "
                                         "both, and show them side by side (Before / After)")
@@ -265,8 +264,14 @@ class TrainingPanel(QWidget):
         self.continue_button.setEnabled(has_project and not training)
         self.cancel_button.setEnabled(training)
         run = self.selected_run()
-        finished_generator = run is not None and run.status == "finished" and run.stage != "reward"
-        self.use_button.setEnabled(finished_generator)
+        finished = run is not None and run.status == "finished"
+        finished_generator = finished and run.stage != "reward"
+        reward_model = finished and run.stage == "reward"
+        self.use_button.setEnabled(finished)
+        self.use_button.setText("Use as scorer" if reward_model else "Use for generation")
+        self.use_button.setToolTip("Score new answers with this reward model (rm:<id>; File → Settings shows it)"
+                                   if reward_model else "Grow trees, chains and refinements with this run "
+                                                        "(File → Settings shows it)")
         self.evaluate_button.setEnabled(finished_generator)
         self.merge_button.setEnabled(finished_generator)
         self.open_button.setEnabled(run is not None)
@@ -355,13 +360,20 @@ class TrainingPanel(QWidget):
                              self.context.store.run_metrics(run.id))
 
     def use_for_generation(self) -> None:
+        """The selected run becomes the app's generator (run:<id>), or its scorer (rm:<id>, a reward model)."""
         from avr_studio.app_settings import load_app_settings, save_app_settings
+        from backend.config import ScorerSpec
 
         run = self.selected_run()
         settings = load_app_settings()
-        settings.model = replace(settings.model, name=f"run:{run.id}")
+        if run.stage == "reward":
+            settings.scorer = ScorerSpec(kind="classifier", model=f"rm:{run.id}", batch_size=settings.scorer.batch_size)
+            note = f"New answers are now scored by the reward model rm:{run.id} too (File → Settings)."
+        else:
+            settings.model = replace(settings.model, name=f"run:{run.id}")
+            note = f"New trees, chains and refinements now use run:{run.id} (File → Settings)."
         save_app_settings(settings)
-        self.run_note.setText(f"New trees, chains and refinements now use run:{run.id} (File → Settings).")
+        self.run_note.setText(note)
 
     def evaluate_selected(self) -> None:
         run = self.selected_run()

@@ -279,3 +279,23 @@ def test_ctrl_6_and_ctrl_7_show_training_and_before_after_in_the_window(qtbot, t
     finally:
         shell.worker.stop()
         shell.window.close()
+
+
+def test_a_finished_run_becomes_the_generator_and_a_reward_model_the_scorer(qtbot, curated):
+    from avr_studio.app_settings import load_app_settings
+    from backend.domain import Run
+
+    curated.add_run(Run(id="gen1", stage="dpo", config={"preset": "cpu-small"}, data_hash="h1", status="finished",
+                        output_dir="runs/gen1", base="embedded"))
+    curated.add_run(Run(id="rm1", stage="reward", config={"preset": "cpu-small"}, data_hash="h2", status="finished",
+                        output_dir="runs/rm1", base="embedded"))
+    panel = _panel(qtbot, ProjectContext(curated))
+    panel.select_run("rm1")
+    assert panel.use_button.text() == "Use as scorer" and not panel.evaluate_button.isEnabled()
+    qtbot.mouseClick(panel.use_button, Qt.MouseButton.LeftButton)
+    assert (load_app_settings().scorer.kind, load_app_settings().scorer.model) == ("classifier", "rm:rm1")
+    panel.select_run("gen1")
+    assert panel.use_button.text() == "Use for generation" and panel.evaluate_button.isEnabled()
+    qtbot.mouseClick(panel.use_button, Qt.MouseButton.LeftButton)
+    assert load_app_settings().model.name == "run:gen1"
+    assert "run:gen1" in [panel.form.base.itemText(i) for i in range(panel.form.base.count())]  # offered as a base
