@@ -68,6 +68,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "Stage 2: greedy chains by the Stage I model) and train on the data there is.")
     train.add_argument("--prompts", type=positive_int, default=16, metavar="N",
                        help="Prompts each generation phase works on (default 16; never held-out ones).")
+    train.add_argument("--prepare-only", action="store_true",
+                       help="Prepare the next training phase's run (its config and Parquet data snapshot in "
+                            "runs/<id>/) and stop, to train it elsewhere with `accelerate launch -m "
+                            "backend.training.launch`; copy the folder back and run `train` again to go on.")
     train.add_argument("--new", action="store_true",
                        help="Train new runs even where a run with the same settings and data finished (a new "
                             "round); without it a finished stage is reported, not retrained.")
@@ -145,6 +149,8 @@ def run_train(args: argparse.Namespace) -> int:
             for plan in plans:
                 print(f"  {plan.title}: {plan.data}" + (f"; {plan.estimate}" if plan.estimate else "")
                       + (f"; {plan.heldout}" if plan.heldout else ""), file=sys.stderr)
+        if args.prepare_only:
+            return _prepare_only(store, stage_run)
         while (step := _next_step(store, stage_run)) is not None:
             outcome = _run_step(store, stage_run, step, args.python)
             if outcome != "finished":
@@ -159,6 +165,23 @@ def run_train(args: argparse.Namespace) -> int:
               + (f", final loss {loss:.4g}" if isinstance(loss, float) else "") + f" (data {run.data_hash})")
     print(f"Stage {options.stage} finished: use it with --model {stage_run.model} "
           f"(evaluate: avr-studio eval {args.project} --run {runs[-1].id}).")
+    return 0
+
+
+def _prepare_only(store, stage_run) -> int:
+    from backend.training import stages
+
+    step = _next_step(store, stage_run)
+    if step is None:
+        stages.finish_stage(store, stage_run)
+        print(f"Stage {stage_run.options.stage} has no phase left to train: its model is {stage_run.model}.")
+    elif isinstance(step, stages.TrainStep):
+        print(f"Prepared run {step.run_id} ({stages.PHASE_TITLES[step.phase]}) in {step.request.run_dir}\n"
+              f"Train it with: accelerate launch --config_file packaging/accelerate/ddp.yaml -m "
+              f"backend.training.launch {step.request.run_dir}")
+    else:
+        print(f"The next phase is {stages.PHASE_TITLES[step.phase]}, a generation job: run `avr-studio train` "
+              "without --prepare-only to run it.")
     return 0
 
 

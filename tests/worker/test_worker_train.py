@@ -215,3 +215,26 @@ def test_stage2_chains_trains_on_long_thoughts_and_samples_new_ones_with_the_sft
 
         [stage] = stage_runs(store)
         assert stage.status == "failed" and stage.steps["thoughts"]["prompts_done"] == 2
+
+
+def test_a_run_prepared_here_trains_under_the_launcher_and_the_stage_goes_on(project, capsys):
+    """--prepare-only writes the run folder (config + snapshot) and stops; the folder trains with the launcher
+    that `accelerate launch` runs (here in one process); `runs` syncs it and `train` goes on to the next phase."""
+    from backend.training import launch
+
+    args = ["train", str(project), "--stage", "1", "--skip-regenerate", "--max-steps", "1", *TINY]
+    assert run_command([*args, "--prepare-only"]) == 0
+    out = capsys.readouterr().out
+    with Store.open(project) as store:
+        [rsft] = store.runs()
+        assert rsft.status == "prepared" and store.jobs() == []
+    run_dir = project / rsft.output_dir
+    assert f"Prepared run {rsft.id} (RSFT) in {run_dir.resolve()}" in out
+    assert launch.main([str(run_dir), "--quiet"]) == 0
+    assert run_command(["runs", str(project)]) == 0
+    assert f"{rsft.id}  rsft     finished" in capsys.readouterr().out
+    assert run_command(args) == 0
+    with Store.open(project) as store:
+        rsft_again, dpo = store.runs()
+        assert rsft_again.id == rsft.id and dpo.base == f"run:{rsft.id}" and dpo.status == "finished"
+        assert [job.kind for job in store.jobs()] == ["train"]  # only DPO trained here
