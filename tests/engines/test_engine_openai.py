@@ -9,13 +9,19 @@ from backend.engines.rating import parse_rating_text
 from backend.engines.transformers_engine import TransformersEngine
 from tests.support import server_fixture
 from tests.support.single_thread import one_torch_thread  # noqa: F401 - autouse fixture
-from tests.support.tiny_models import tiny_chat_model_dir
+from tests.support.tiny_models import (
+    RATER_EXAMPLES,
+    reference_rating,
+    tiny_chat_model_dir,
+    tiny_rater_model_dir,
+)
 
 QUICK = SamplingConfig(max_new_tokens=6)
 GREEDY = SamplingConfig(temperature=0.0, max_new_tokens=10, repetition_penalty=1.0)
 
 _shared_server = server_fixture._shared_server  # pytest fixtures used below
 openai_server = server_fixture.openai_server
+rater_server = server_fixture.rater_server
 
 
 def user(text):
@@ -120,9 +126,22 @@ def test_the_assistant_prefix_is_continued_like_the_local_engine(openai_server):
     assert remote == local.generate([request])[0].texts[0]
 
 
-def test_rating_digits_on_a_server_are_numbers_or_none(openai_server):
-    ratings = server_engine(openai_server).rating_digits([user("hi"), user("yo")], ["Fine.", "Poor."])
-    assert len(ratings) == 2 and all(r is None or 1 <= r <= 10 for r in ratings)
+def test_server_ratings_are_the_models_most_likely_digit(rater_server):
+    """Each rating equals a direct model call's most likely digit (the rater model writes different
+    digits for different conversations, so a fixed or shifted answer fails)."""
+    conversations = [user(question) for question, _, _ in RATER_EXAMPLES] + [user("What is 2+2?")]
+    criticisms = [criticism for _, criticism, _ in RATER_EXAMPLES] + ["Poor."]
+    ratings = server_engine(rater_server).rating_digits(conversations, criticisms)
+    expected = [reference_rating(tiny_rater_model_dir(), conversation, criticism)
+                for conversation, criticism in zip(conversations, criticisms, strict=True)]
+    assert ratings == expected
+    assert expected[:3] == [int(digit) for _, _, digit in RATER_EXAMPLES]  # what the rater was taught
+
+
+def test_a_model_that_ranks_no_digit_gives_no_rating(openai_server):
+    """The random tiny model ranks no digit among its 20 most likely tokens there: no rating."""
+    assert reference_rating(tiny_chat_model_dir(), user("hi"), "Fine.") is None
+    assert server_engine(openai_server).rating_digits([user("hi")], ["Fine."]) == [None]
 
 
 def test_rating_text_parsing():

@@ -1,9 +1,11 @@
 """Export dialog: writes the chosen data off the UI thread and reports counts, or the error to fix."""
 
 import json
+import threading
 
 import pytest
 
+from avr_studio.dialogs import export_dialog
 from avr_studio.dialogs.export_dialog import ExportDialog
 from backend.avr.pairs import build_stage1
 from backend.config import PairConfig
@@ -22,7 +24,7 @@ def project(project):
     return project
 
 
-def test_export_writes_pairs_and_reports_counts(qtbot, project, tmp_path):
+def test_export_writes_pairs_and_reports_counts(qtbot, project, tmp_path, monkeypatch):
     dialog = ExportDialog(project.store)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -30,16 +32,24 @@ def test_export_writes_pairs_and_reports_counts(qtbot, project, tmp_path):
     out = tmp_path / "out" / "pairs.jsonl"
     out.parent.mkdir()
     dialog.path_edit.setText(str(out))
+    # The real export, with a note of the thread it ran on: it must not be the UI thread.
+    threads = []
+    real_export = export_dialog.export
+
+    def export_noting_its_thread(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return real_export(*args, **kwargs)
+
+    monkeypatch.setattr(export_dialog, "export", export_noting_its_thread)
     with qtbot.waitSignal(dialog.sig_export_finished, timeout=10000) as done:
         dialog.export_button.click()
-        assert dialog.is_running or done.signal_triggered
+    assert threads and threads[0] != threading.get_ident()  # written off the UI thread
     report = done.args[0]
     assert report.rows == 3
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 3 and {"chosen", "rejected"} <= set(rows[0])
     assert "Wrote 3 rows (pairs, trl, jsonl)" in dialog.result_label.text()
     assert dialog.export_button.isEnabled()
-    qtbot.wait(10)
     save_screenshot(dialog, "export_dialog", folders=(TMP_SCREENS,))
 
 

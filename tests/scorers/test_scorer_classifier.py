@@ -7,7 +7,7 @@ from backend.errors import ModelLoadError
 from backend.scorers import make_scorer
 from backend.scorers.conversation import conversation_ids
 from tests.support.single_thread import one_torch_thread  # noqa: F401 - autouse fixture
-from tests.support.tiny_models import tiny_chat_model_dir, tiny_reward_model_dir
+from tests.support.tiny_models import reference_reward, tiny_chat_model_dir, tiny_reward_model_dir
 
 ITEMS = [("What is 2+2?", "4"), ("Name a city.", "Paris is the capital of France. " * 8), ("Hi", "")]
 
@@ -39,3 +39,8 @@ def test_long_conversations_keep_the_prompt_start_and_the_answer_start(scorer):
     ids = conversation_ids(tokenizer, "Question start. " + "filler " * 200, "Answer start. " + "more " * 200, 64)
     text = tokenizer.decode(ids)
     assert len(ids) <= 64 and "Question start." in text and "Answer start." in text
+
+
+def test_scores_equal_a_direct_model_call_on_the_conversation(scorer):
+    expected = [reference_reward(tiny_reward_model_dir(), prompt, answer) for prompt, answer in ITEMS]
+    assert scorer.score(ITEMS) == pytest.approx(expected, abs=1e-5)

@@ -31,3 +31,28 @@ def test_the_embedded_model_prefers_relevant_answers():
     good = scorer.score([(q, a) for q, a, _ in pairs])
     bad = scorer.score([(q, b) for q, _, b in pairs])
     assert all(g > b for g, b in zip(good, bad, strict=True))
+
+
+def reference_likelihood(prompt: str, answer: str) -> float:
+    """Mean log-probability of the answer's tokens after the chat-templated prompt, by a direct model call."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = tiny_chat_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    context = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                            add_generation_prompt=True)
+    context_ids = tokenizer(context, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([context_ids + answer_ids])
+    with torch.no_grad():
+        logprobs = model(ids).logits[0].log_softmax(-1)
+    picked = [logprobs[len(context_ids) + i - 1, token] for i, token in enumerate(answer_ids)]
+    return float(torch.stack(picked).mean())
+
+
+def test_scores_equal_the_mean_answer_log_probability_of_a_direct_model_call():
+    scorer = make_scorer(ScorerSpec(kind="likelihood", model=str(tiny_chat_model_dir()), batch_size=2))
+    items = [("What is 2+2?", "4"), ("Name a city.", "Paris is the capital of France.")]
+    assert scorer.score(items) == pytest.approx([reference_likelihood(p, a) for p, a in items], abs=1e-4)

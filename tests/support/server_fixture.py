@@ -97,3 +97,12 @@ def openai_server(_shared_server: TestServer) -> Iterator[TestServer]:
     _shared_server.control(**_DEFAULT_MODES, reset_stats=True)
     yield _shared_server
     _shared_server.control(**_DEFAULT_MODES)
+
+
+@pytest.fixture(scope="session")
+def rater_server() -> Iterator[TestServer]:
+    """A test server of the tiny rater model (tests/support/tiny_models.py), whose ratings are digits."""
+    from tests.support.tiny_models import tiny_rater_model_dir, tiny_reward_model_dir
+
+    with start_test_server(tiny_rater_model_dir(), tiny_reward_model_dir()) as server:
+        yield server

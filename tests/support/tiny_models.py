@@ -100,3 +100,76 @@ def tiny_chat_model_dir() -> Path:
 def tiny_reward_model_dir() -> Path:
     """A shared tiny reward classifier folder for this test session."""
     return write_tiny_reward_model(_ROOT / "reward")
+
+
+# (conversation, criticism, the rating digit the rater model learns to put after "Rating: [[")
+RATER_EXAMPLES = (("hi", "Fine.", "8"), ("yo", "Poor.", "3"), ("Name two uses of baking soda.", "Too short.", "5"))
+
+
+def write_tiny_rater_model(folder: Path, steps: int = 25) -> Path:
+    """The tiny chat model, trained for a few steps to write a rating digit after "Rating: [[" that
+    depends on the conversation (RATER_EXAMPLES): a random tiny model never ranks a digit among its
+    top 20 tokens there, so rating tests would only ever see "no rating"."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = tiny_chat_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForCausalLM.from_pretrained(source)
+    torch.manual_seed(0)
+    batch = []
+    for question, criticism, digit in RATER_EXAMPLES:
+        text = tokenizer.apply_chat_template([{"role": "user", "content": question}], tokenize=False,
+                                             add_generation_prompt=True) + criticism + "\nRating: [["
+        batch.append((tokenizer(text, return_tensors="pt", add_special_tokens=False),
+                      torch.tensor(tokenizer.encode(digit, add_special_tokens=False)[:1])))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(steps):
+        loss = sum(torch.nn.functional.cross_entropy(model(**ids).logits[0, -1:], target) for ids, target in batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@cache
+def tiny_rater_model_dir() -> Path:
+    """A shared tiny chat model that writes rating digits (`write_tiny_rater_model`)."""
+    return write_tiny_rater_model(_ROOT / "rater")
+
+
+def reference_rating(model_dir: Path, messages: list[dict], criticism: str) -> int | None:
+    """The rating a server engine should report, computed by a direct model call: the most likely token
+    that reads as 1..10 among the 20 most likely after "<criticism>\\nRating: [[" (vLLM returns at most
+    20 log-probabilities), or None when there is none."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    text = (tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            + criticism.rstrip() + "\nRating: [[")
+    with torch.no_grad():
+        logits = model(**tokenizer(text, return_tensors="pt", add_special_tokens=False)).logits[0, -1]
+    for token_id in logits.topk(20).indices.tolist():
+        token = tokenizer.decode([token_id]).strip()
+        if token.isdigit() and 1 <= int(token) <= 10:
+            return int(token)
+    return None
+
+
+def reference_reward(model_dir: Path, prompt: str, answer: str) -> float:
+    """A reward model's score of (prompt, answer) by a direct model call on the chat-templated
+    two-turn conversation (what a classifier scorer must report for short texts)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}],
+                                         tokenize=False)
+    with torch.no_grad():
+        return float(model(**tokenizer(text, return_tensors="pt", add_special_tokens=False)).logits[0, 0])

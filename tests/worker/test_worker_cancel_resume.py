@@ -1,9 +1,8 @@
-"""Cancel stops a running job within seconds; after SIGKILL, resubmitting the job generates only what is
+"""Cancel stops a running job once its batch in flight is done; after SIGKILL, resubmitting the job generates only what is
 missing and loses nothing that was journalled."""
 
 import os
 import signal
-import time
 from collections import Counter
 from dataclasses import replace
 
@@ -31,15 +30,17 @@ def is_node_result(event):
     return isinstance(event, protocol.Result) and event.record["type"] == "node"
 
 
-def test_cancel_stops_a_running_job_within_seconds(worker, tmp_path, tiny_model, tiny_scorer):
+def test_cancel_stops_a_running_job_after_its_batch_in_flight(worker, tmp_path, tiny_model, tiny_scorer):
     job = slow_job(tmp_path, tiny_model, tiny_scorer)
     worker.send(job)
     wait_for(worker, is_node_result)
     worker.cancel(job.job_id)
-    cancelled_at = time.monotonic()
     events = wait_for(worker, lambda e: isinstance(e, protocol.TERMINAL_EVENTS))
     assert isinstance(events[-1], protocol.JobCancelled)
-    assert time.monotonic() - cancelled_at < 5.0
+    # Stopped at once, whatever the machine's speed: only what was in flight when the cancel arrived
+    # was finished (a batch of 2 requests, each of up to 2 samples), nothing new was started.
+    after_cancel = [e for e in events if is_node_result(e)]
+    assert len(after_cancel) <= 2 * 2
     generated = len(list(read_records(job.job_dir)))
     assert 0 < generated < N_PROMPTS * 7  # it stopped part-way, and kept what it finished
     # the worker is still usable afterwards
@@ -49,14 +50,13 @@ def test_cancel_stops_a_running_job_within_seconds(worker, tmp_path, tiny_model,
 
 def test_resubmitting_after_sigkill_generates_only_what_is_missing(worker, tmp_path, tiny_model, tiny_scorer):
     job = slow_job(tmp_path, tiny_model, tiny_scorer)
-    first = WorkerClient(log_path=tmp_path / "first.log")
-    first.send(job)
-    seen = wait_for(first, lambda e: is_node_result(e) and e.seq >= 3)
-    os.kill(first.process.pid, signal.SIGKILL)
-    with pytest.raises(WorkerCrashedError):
-        while True:
-            first.next_event(timeout_s=30)
-    first.close()
+    with WorkerClient(log_path=tmp_path / "first.log") as first:  # closed (never leaked) if an assert fails
+        first.send(job)
+        seen = wait_for(first, lambda e: is_node_result(e) and e.seq >= 3)
+        os.kill(first.process.pid, signal.SIGKILL)
+        with pytest.raises(WorkerCrashedError):
+            while True:
+                first.next_event(timeout_s=30)
     announced = records(seen, "node")
     before = [record for _, record in read_records(job.job_dir)]
     assert all(record in before for record in announced)  # journalled before it was announced

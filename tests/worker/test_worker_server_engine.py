@@ -4,19 +4,28 @@ parents finish, constrained ratings filled while the engine's event loop is runn
 
 from collections import Counter
 
+import pytest
+
 from backend import protocol
 from backend.avr.templates import DEFAULT_TEMPLATES
 from backend.config import ChainConfig, ModelSpec, SamplingConfig, TreeConfig
 from backend.domain import Node
 from backend.job_requests import ChainRequest, ChainStart, Stage1Request
-from tests.support.server_fixture import _shared_server, openai_server  # noqa: F401 - fixtures
-from tests.support.tiny_models import tiny_chat_model_dir
+from tests.support.server_fixture import _shared_server, openai_server, rater_server  # noqa: F401 - fixtures
+from tests.support.tiny_models import (
+    reference_reward,
+    tiny_chat_model_dir,
+    tiny_rater_model_dir,
+    tiny_reward_model_dir,
+)
 from tests.worker.worker_helpers import prepared, prompts, records, run_to_end
 
 
-def test_stage1_over_an_openai_server_with_constrained_ratings(worker, openai_server, tmp_path,  # noqa: F811
+def test_stage1_over_an_openai_server_with_constrained_ratings(worker, rater_server, tmp_path,  # noqa: F811
                                                                tiny_scorer):
-    model = ModelSpec(name=str(tiny_chat_model_dir()), engine="openai", base_urls=[openai_server.base_url],
+    # The rater model ranks rating digits among its likeliest tokens (the random tiny model never does,
+    # so with it every expected rating would be None and the comparison below would prove little).
+    model = ModelSpec(name=str(tiny_rater_model_dir()), engine="openai", base_urls=[rater_server.base_url],
                       rating_mode="constrained", max_concurrency=4)
     request = Stage1Request(prompts(2), DEFAULT_TEMPLATES, model, [tiny_scorer], SamplingConfig(max_new_tokens=6, seed=0))
     events = run_to_end(worker, prepared(request, tmp_path))
@@ -30,13 +39,19 @@ def test_stage1_over_an_openai_server_with_constrained_ratings(worker, openai_se
     expected = [_rating_from_the_model(texts[c["prompt_id"]], by_id[c["parent_id"]]["text"], c["text"])
                 for c in criticisms]
     assert [c["self_rating"] for c in criticisms] == expected  # the tiny model never writes one itself
+    assert any(rating is not None for rating in expected)  # numbers were compared, not only "no rating"
     warnings = [e.text for e in events if isinstance(e, protocol.Log) and e.level == "warning"]
     filled = sum(rating is not None for rating in expected)
     assert f"{filled} ratings were filled by constrained digit completion" in warnings[0]
+    # each answer's score is the reward model's own output for it (a direct call on the conversation)
+    scores = {r["node_id"]: r["value"] for r in records(events, "score")}
+    for node in (n for n in nodes if n["kind"] in ("response", "improvement")):
+        assert scores[node["id"]] == pytest.approx(
+            reference_reward(tiny_reward_model_dir(), texts[node["prompt_id"]], node["text"]), abs=1e-4)
 
 
 def _rating_from_the_model(prompt: str, answer: str, criticism: str) -> int | None:
-    """The constrained rating computed here by a direct forward of the tiny model: of its 20 likeliest
+    """The constrained rating computed here by a direct forward of the rater model: of its 20 likeliest
     next tokens after the criticism and "Rating: [[", the likeliest that reads as 1..10 (what a server's
     top log-probabilities give the engine), or None when none of them does."""
     import torch
@@ -46,7 +61,7 @@ def _rating_from_the_model(prompt: str, answer: str, criticism: str) -> int | No
     from backend.engines.base import RATING_PROMPT_SUFFIX
     from backend.engines.loading import chat_prompt
 
-    folder = tiny_chat_model_dir()
+    folder = tiny_rater_model_dir()
     tokenizer, model = AutoTokenizer.from_pretrained(folder), AutoModelForCausalLM.from_pretrained(folder).eval()
     text = chat_prompt(tokenizer, criticize_messages(prompt, answer, DEFAULT_TEMPLATES)) + criticism.rstrip() \
         + RATING_PROMPT_SUFFIX
@@ -88,8 +103,8 @@ def test_stage1_samples_each_criticism_five_times_in_all_a_failed_request_counti
     assert "dropped 2 criticisms after 5 samples each" in warning
 
 
-def test_a_chain_round_samples_each_criticism_five_times_in_all(worker, openai_server, tmp_path,
-                                                                 tiny_scorer):  # noqa: F811
+def test_a_chain_round_samples_each_criticism_five_times_in_all(worker, openai_server, tmp_path,  # noqa: F811
+                                                                 tiny_scorer):
     [prompt] = prompts(1)
     request = ChainRequest([prompt], DEFAULT_TEMPLATES, _drop_mode_server_model(openai_server), tiny_scorer,
                            SamplingConfig(max_new_tokens=6, seed=0), ChainConfig(rounds=2, start="best"),
