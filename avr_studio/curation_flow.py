@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from backend.curation.undecided import next_undecided
 
@@ -38,6 +38,8 @@ class CurationFlow(QObject):
         self._current.sig_trees_changed.connect(self._on_trees_changed)
         context.sig_data_changed.connect(lambda _prompt_id: self.refresh_progress())
         context.sig_project_opened.connect(self.refresh_progress)
+        # After the opening's own selection (the place the person left), so that one wins.
+        context.sig_project_opened.connect(lambda: QTimer.singleShot(0, self.open_first_undecided))
         context.sig_project_closed.connect(self.refresh_progress)
 
     # --- moves ---------------------------------------------------------------------------------
@@ -76,6 +78,11 @@ class CurationFlow(QObject):
             done, total = self.progress
             self.sig_message.emit(f"Every tree in this list is curated ({done} of {total} in the project).")
         return False
+
+    def open_first_undecided(self) -> None:
+        """A project just opened with no prompt selected: put the first one with an undecided node up."""
+        if self._context.store is not None and not self._context.current_prompt_id:
+            self.next_prompt(undecided_only=True)
 
     def previous_prompt(self) -> bool:
         row = self._prompts.row_of(self._context.current_prompt_id or "")

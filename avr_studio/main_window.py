@@ -52,6 +52,7 @@ DOCK_LAYOUT = (
     ("pairs", "Pairs", BOTTOM, "jobs"),
     ("worker_log", "Worker Log", BOTTOM, "jobs"),
 )
+CENTRAL_MIN_WIDTH = 420
 # The central area's tabs: the compare view, and the two views that need its room.
 COMPARE_TAB, PICTURE_TAB, REWARDS_TAB, TRAINING_TAB, BEFORE_AFTER_TAB = range(5)
 
@@ -140,6 +141,9 @@ class MainWindow(QMainWindow):
         self.training_panel.sig_evaluation_shown.connect(
             lambda _evaluation_id: self.central_tabs.setCurrentIndex(BEFORE_AFTER_TAB))
         self.central_tabs.currentChanged.connect(self._on_central_tab_changed)
+        # The widest page must not push the window past the screen (the docks keep their room): a page
+        # narrower than its layout wants is clipped at its right edge instead.
+        self.central_tabs.setMinimumWidth(CENTRAL_MIN_WIDTH)
         self.setCentralWidget(self.central_tabs)
 
     def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
@@ -214,10 +218,16 @@ class MainWindow(QMainWindow):
         stack.canUndoChanged.connect(undo.setEnabled)
         stack.canRedoChanged.connect(redo.setEnabled)
         # The Edit menu names what Undo and Redo will do ("Undo Accept criticism").
-        stack.undoTextChanged.connect(lambda text: undo.setText(f"&Undo {text}" if text else "&Undo"))
-        stack.redoTextChanged.connect(lambda text: redo.setText(f"&Redo {text}" if text else "&Redo"))
+        stack.undoTextChanged.connect(self._name_undo)
+        stack.redoTextChanged.connect(self._name_redo)
         undo.setEnabled(stack.canUndo())
         redo.setEnabled(stack.canRedo())
+
+    def _name_undo(self, text: str) -> None:
+        self.actions_by_id["edit.undo"].setText(f"&Undo {text}" if text else "&Undo")
+
+    def _name_redo(self, text: str) -> None:
+        self.actions_by_id["edit.redo"].setText(f"&Redo {text}" if text else "&Redo")
 
     def undo(self) -> None:
         """Undo the last command; undoing an edit that improvements were regenerated from asks first."""
@@ -314,8 +324,9 @@ class MainWindow(QMainWindow):
     def _apply_default_dock_sizes(self) -> None:
         # The side-by-side compare view (central) gets the most room; jobs need only a strip.
         width = self.width()
+        # the node panel shrinks to its buttons (its text is read in the compare view)
         self.resizeDocks([self.docks["prompts"], self.docks["node_editor"]],
-                         [int(width * 0.28), int(width * 0.30)], Qt.Orientation.Horizontal)
+                         [int(width * 0.28), int(width * 0.22)], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["prompts"], self.docks["tree"]], [420, 330], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["jobs"]], [170], Qt.Orientation.Vertical)
 

@@ -33,6 +33,9 @@ FORMAT_LABELS = {"trl": "TRL (prompt / chosen / rejected, messages)", "llamafact
                  "avr": "AvR (with provenance)"}
 KIND_LABELS = {"pairs": "Preference pairs (DPO)", "sft": "RSFT samples (Stage I SFT)",
                "long-thought": "Long thoughts (Stage II SFT)"}
+# Who decided a pair (Pair.decided_by): a person's verdicts, the reward where no one spoke, or both.
+DECIDERS = (("both", "A person or the reward (all pairs)"), ("human", "A person (pairs from verdicts and edits)"),
+            ("reward", "The reward (pairs no one judged)"))
 ERROR_STYLE = "color: #b3261e;"
 
 
@@ -62,11 +65,19 @@ class ExportDialog(QDialog):
         self.file_type_combo = QComboBox()
         for file_type in FILE_TYPES:
             self.file_type_combo.addItem(file_type, file_type)
+        self.decider_combo = QComboBox()
+        for decider, label in DECIDERS:
+            self.decider_combo.addItem(label, decider)
+        self.decider_combo.setToolTip("Export only the pairs a person decided, or only those the reward decided")
+        self.counts_label = QLabel()
+        self.counts_label.setStyleSheet("color: #444;")
         self.path_edit = QLineEdit()
         path_widget = PathRow(self.path_edit, self._choose_path)
 
         form = QFormLayout()
         form.addRow("Data", self.kind_combo)
+        form.addRow("Decided by", self.decider_combo)
+        form.addRow("", self.counts_label)
         form.addRow("Layout", self.format_combo)
         form.addRow("File type", self.file_type_combo)
         form.addRow("Write to", path_widget)
@@ -80,13 +91,16 @@ class ExportDialog(QDialog):
         layout.addWidget(self.result_label)
         layout.addWidget(self.buttons)
 
-        for combo in (self.kind_combo, self.format_combo, self.file_type_combo):
+        for combo in (self.kind_combo, self.format_combo, self.file_type_combo, self.decider_combo):
             combo.currentIndexChanged.connect(self._suggest_path)
+        self.kind_combo.currentIndexChanged.connect(lambda _i: self._show_counts())
+        self.decider_combo.currentIndexChanged.connect(lambda _i: self._show_counts())
         self.path_edit.textEdited.connect(self._on_path_typed)
         path_widget.sig_path_chosen.connect(self._on_path_typed)
         self.export_button.clicked.connect(self.start_export)
         self.buttons.rejected.connect(self.reject)
         self._suggest_path()
+        self._show_counts()
 
     # --- public --------------------------------------------------------------------------------
     @property
@@ -98,13 +112,38 @@ class ExportDialog(QDialog):
         return (self.kind_combo.currentData(), self.format_combo.currentData(),
                 self.file_type_combo.currentData(), Path(self.path_edit.text().strip()).expanduser())
 
+    @property
+    def decided_by(self) -> str | None:
+        """'human' or 'reward' when the export is limited to one decider's pairs, else None."""
+        decider = self.decider_combo.currentData()
+        return None if decider == "both" or self.kind_combo.currentData() != "pairs" else decider
+
+    def rows_to_write(self) -> int | None:
+        """How many pairs the export will write with the choices made (None for SFT kinds)."""
+        if self.kind_combo.currentData() != "pairs":
+            return None
+        counts = self._store.pair_counts_by_decider()
+        return counts[self.decided_by] if self.decided_by else sum(counts.values())
+
+    def _show_counts(self) -> None:
+        """Say, before writing, how many pairs each decider made and how many rows the export takes."""
+        is_pairs = self.kind_combo.currentData() == "pairs"
+        self.decider_combo.setEnabled(is_pairs)
+        if not is_pairs:
+            self.counts_label.setText("")
+            return
+        counts = self._store.pair_counts_by_decider()
+        self.counts_label.setText(f"Writes <b>{self.rows_to_write():,}</b> pairs · in the project: "
+                                  f"{counts['human']:,} decided by a person, {counts['reward']:,} by the reward")
+
     def start_export(self) -> None:
         kind, layout, file_type, out = self.choices()
         if not str(out) or str(out) == ".":
             self._show_error("Choose where to write the export.")
             return
-        store = self._store
-        self._task = BackgroundTask(lambda: export(store, kind, layout, out, file_type), self)
+        store, decided_by = self._store, self.decided_by
+        self._task = BackgroundTask(lambda: export(store, kind, layout, out, file_type, decided_by=decided_by),
+                                    self)
         self._task.sig_task_finished.connect(self._on_finished)
         self._task.sig_task_failed.connect(self._on_failed)
         self._set_busy(True)
@@ -140,6 +179,7 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(not busy)
         for widget in (self.kind_combo, self.format_combo, self.file_type_combo, self.path_edit):
             widget.setEnabled(not busy)
+        self.decider_combo.setEnabled(not busy and self.kind_combo.currentData() == "pairs")
 
     def _on_path_typed(self, _text: str) -> None:
         self._path_typed = True
@@ -149,7 +189,8 @@ class ExportDialog(QDialog):
         if self._path_typed:
             return
         # LLaMA-Factory reads a folder (data file plus dataset_info.json); the others write one file.
-        name = f"{kind}-{layout}" if layout == "llamafactory" else f"{kind}-{layout}.{file_type}"
+        by = {"human": "-by-person", "reward": "-by-reward"}.get(self.decided_by or "", "")
+        name = f"{kind}{by}-{layout}" if layout == "llamafactory" else f"{kind}{by}-{layout}.{file_type}"
         self.path_edit.setText(str(Path(self._store.exports_dir) / name))
 
     def _choose_path(self, current: str) -> str:

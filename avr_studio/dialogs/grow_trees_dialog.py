@@ -29,8 +29,10 @@ class GrowTreesDialog(QDialog):
         scorer_text = ", ".join(scorers) if scorers else "the scorer of Settings"
         form = QFormLayout()
         form.addRow("Grow a Stage I tree for", self.count_spin)
-        form.addRow("", QLabel(f"{without_tree:,} prompts have no tree yet; each tree is 1 answer, 2 criticisms "
-                               f"and 4 improvements ({NODES_PER_TREE} nodes)."))
+        note = QLabel(f"{without_tree:,} prompts have no tree yet or an unfinished one (those first); a tree is "
+                      f"1 answer, 2 criticisms and 4 improvements ({NODES_PER_TREE} nodes).")
+        note.setWordWrap(True)
+        form.addRow("", note)
         form.addRow("Scored by", QLabel(scorer_text))
         form.addRow("Takes about", self.estimate_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)

@@ -26,14 +26,14 @@ GAIN_DOWN = QColor("#b3261e")
 COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("Prompt · rewards by {short}", "text", "text", "The prompt's text (the whole text is above the compare "
      "view); every reward in the list is under the ranking scorer {scorer}"),
-    ("Best R", "best_reward", "best_reward", "Highest reward R(x, y) of any answer in the prompt's "
+    ("R", "best_reward", "best_reward", "Best reward: the highest R(x, y) of any answer in the prompt's "
      "trees, under the ranking scorer {scorer}"),
-    ("Best Δ", "best_gain", "best_gain", "Reward gain of the best refinement over the answer it "
+    ("Δ", "best_gain", "best_gain", "Best Δ: the reward gain of the best refinement over the answer it "
      "improves, under the ranking scorer {scorer}"),
     ("Improving", "n_improving", "n_improving", "Refinements that beat the answer they improve (Δ > 0)"),
     ("Nodes", "n_nodes", "n_nodes", "Nodes in the prompt's trees"),
     ("State", "state", "state", "Curation state: how far a person has looked at this prompt"),
-    ("Decided", "n_undecided", "undecided", "Nodes with a verdict (accept, reject or skip) of the nodes "
+    ("Done", "n_undecided", "undecided", "Decided: nodes with a verdict (accept, reject or skip) of the nodes "
      "that take one; ✓ when every one has"),
 )
 TEXT_COLUMN, REWARD_COLUMN, GAIN_COLUMN, IMPROVING_COLUMN, NODES_COLUMN, STATE_COLUMN, DECIDED_COLUMN = range(7)
@@ -158,6 +158,8 @@ class PromptListModel(QAbstractTableModel):
             return COLUMNS[section][0].format(short=short)
         if role == Qt.ItemDataRole.ToolTipRole:
             return COLUMNS[section][3].format(scorer=scorer)
+        if role == Qt.ItemDataRole.TextAlignmentRole and section == TEXT_COLUMN:  # a long header elides at its end
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

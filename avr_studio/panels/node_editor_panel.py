@@ -139,9 +139,12 @@ class NodeEditorPanel(QWidget):
         header_row.addWidget(self.header_label, 1)
         header_row.addWidget(self.original_button)
         top_layout.addLayout(header_row)
+        top_layout.addLayout(button_grid)
         top_layout.addWidget(self.text_hint)
         top_layout.addWidget(self.text_edit, 1)
-        top_layout.addLayout(button_grid)
+        # takes the room the hidden text box leaves, so the buttons stay under the header
+        self._filler = QWidget()
+        top_layout.addWidget(self._filler, 1)
         scores_page = QWidget()
         scores_box = QVBoxLayout(scores_page)
         scores_box.setContentsMargins(0, 0, 0, 0)
@@ -345,6 +348,7 @@ class NodeEditorPanel(QWidget):
 
     def _show_text_box(self, shown: bool) -> None:
         self.text_edit.setVisible(shown)
+        self._filler.setVisible(not shown)
         self.text_hint.setVisible(not shown and self.tree_node is not None)
 
     def _show_scores(self) -> None:

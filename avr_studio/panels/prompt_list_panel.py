@@ -93,7 +93,9 @@ class PromptListPanel(QWidget):
         header.setMinimumSectionSize(36)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)  # right-click: pick columns
         for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+            # sized to the rows shown after each reload, not on every change: a resize-to-contents
+            # column measured every fetched row again on each verdict (30 ms per key)
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             # The prompt's text needs the narrow dock's width: a few number columns wait in the menu.
             toggle = QAction(COLUMNS[column][0], header, checkable=True,
                              checked=column not in HIDDEN_AT_FIRST)
@@ -116,6 +118,8 @@ class PromptListPanel(QWidget):
         self.improving_check.toggled.connect(self.apply_filter)
         self.min_gain_spin.valueChanged.connect(self.apply_filter)
         self.model.sig_counts_changed.connect(self._show_counts)
+        self.model.modelReset.connect(self._fit_number_columns)
+        self.model.headerDataChanged.connect(lambda *_: self._fit_number_columns())
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
 
         self.progress = (0, 0)  # (prompts fully decided, prompts with trees): set by the curation flow
@@ -168,6 +172,11 @@ class PromptListPanel(QWidget):
         """The "curated k of n" counter: prompts whose every node is decided, of prompts with trees."""
         self.progress = (decided, trees)
         self._show_counts(self.model.matching_count, self.model.total_count)
+
+    def _fit_number_columns(self) -> None:
+        for column in range(1, len(COLUMNS)):
+            if not self.table.isColumnHidden(column):
+                self.table.resizeColumnToContents(column)
 
     def _show_counts(self, matching: int, total: int) -> None:
         decided, trees = self.progress

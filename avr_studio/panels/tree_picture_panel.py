@@ -168,7 +168,11 @@ class TreePicturePanel(QWidget):
             self._side_trees = trees
             self.right_canvas.set_trees(trees, [trees.roots[value]])
             self.right_caption.setText(f"<b>{trees.scorer}</b> · {tree_title(trees, value)}")
+        was_shown = self.right_side.isVisibleTo(self)
         self.right_side.setVisible(self._side_trees is not None)
+        if self._side_trees is not None and not was_shown:  # two pictures share the width equally
+            half = max(self.pictures.width() // 2, 200)
+            self.pictures.setSizes([half, half])
         self._on_node_selected(self._context.current_node_id or "")
 
     # --- reactions -----------------------------------------------------------------------------

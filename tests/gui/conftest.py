@@ -38,3 +38,26 @@ def store(tmp_path, store_prompts):
         opened.add_prompts([Prompt.from_text(text, source="test") for text in store_prompts])
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def curation_shell(qtbot, tmp_path, monkeypatch):
+    """The real window (build_shell) on the hand-built curation project, shown and active, with its own
+    data dir; `shell.project` holds the prompt ids (its store is reopened by the window)."""
+    from avr_studio.app import build_shell
+    from avr_studio.app_settings import AppSettings
+
+    monkeypatch.setenv("AVR_STUDIO_DATA_DIR", str(tmp_path / "data"))
+    built_project = build_curation_project(tmp_path)
+    built_project.store.close()
+    shell = build_shell(AppSettings())
+    qtbot.addWidget(shell.window)
+    shell.window.show()
+    with qtbot.waitActive(shell.window):
+        shell.window.activateWindow()
+    assert shell.controller.open_project(tmp_path / "project")
+    shell.project = built_project
+    shell.project_dir = tmp_path / "project"
+    yield shell
+    shell.worker.stop()
+    shell.context.close_store()

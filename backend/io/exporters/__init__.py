@@ -32,19 +32,25 @@ _SFT_ROWS = {"trl": row_layouts.trl_sft_row, "llamafactory": row_layouts.sharegp
 
 
 def export(store: Any, kind: str, format: str, out: Path | str, file_format: str | None = None,
-           pair_kind: str | None = None) -> ExportReport:
+           pair_kind: str | None = None, decided_by: str | None = None) -> ExportReport:
     """Write the project's `kind` data in `format` to `out` (a file; a folder for llamafactory).
 
     `file_format` (jsonl, json, parquet) defaults to `out`'s extension, or json for a LLaMA-Factory
-    folder. `pair_kind` limits a pairs export to one pair kind (response, criticism, ...).
+    folder. `pair_kind` limits a pairs export to one pair kind (response, criticism, ...);
+    `decided_by` to the pairs a person ("human") or the reward ("reward") decided.
     """
     _check_choice("kind", kind, EXPORT_KINDS)
+    if decided_by is not None and (kind != "pairs" or decided_by not in ("human", "reward")):
+        raise BadInputError("decided_by limits a pairs export to 'human' or 'reward' pairs")
     if kind == "pairs":
-        items: Sequence[Pair | SftSample] = store.pairs(kind=pair_kind)
+        items: Sequence[Pair | SftSample] = [p for p in store.pairs(kind=pair_kind)
+                                             if decided_by is None or p.decided_by == decided_by]
     else:
         items = store.sft_samples(kind=_SFT_KINDS[kind])
     if not items:
-        what = f"{pair_kind} pairs" if pair_kind else kind.replace("-", " ") + " samples"
+        deciders = {"human": " decided by a person", "reward": " decided by the reward"}
+        what = (f"{pair_kind} pairs" if pair_kind else "pairs" if kind == "pairs"
+                else kind.replace("-", " ") + " samples") + deciders.get(decided_by or "", "")
         raise UserError(f"nothing to export: the project has no {what} yet; build them first "
                         "(curate trees, then build pairs / samples)")
     with ledger(Path(store.exports_dir) / LEDGER_DIR):
