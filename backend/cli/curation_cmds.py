@@ -1,4 +1,5 @@
-"""`avr-studio annotate`: a person's verdict or edit on one node, headless.
+"""`avr-studio annotate`: a person's verdict or edit on one node, headless; `avr-studio ranking-scorer`:
+the project's ranking scorer, shown or switched (`backend.curation.ranking`).
 
 It takes the same path as the app's undoable commands (`backend.curation.annotations.annotate`), so
 the project's pairs follow the annotation at once, exactly as they do in the app.
@@ -38,6 +39,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     annotate.add_argument("--author", default=None, help="Who annotates (default: the login name).")
     annotate.set_defaults(func=run_annotate)
 
+    ranking = subparsers.add_parser(
+        "ranking-scorer", help="Show the project's ranking scorer, or switch it (the pairs are rebuilt).",
+        description="One scorer ranks every node of a project and decides the reward's pairs; jobs score with "
+        "it (and any other asked for). With SCORER, rank by that scorer from now on and rebuild every "
+        "prompt's pairs (the person's verdicts are kept).")
+    ranking.add_argument("project", type=Path, metavar="DIR", help="Project folder.")
+    ranking.add_argument("scorer", nargs="?", default=None, metavar="SCORER",
+                         help="A scorer with scores in the project, e.g. relevance:embedded.")
+    ranking.set_defaults(func=run_ranking_scorer)
+
 
 def _edited_text(args: argparse.Namespace) -> str | None:
     if args.revert_edit:
@@ -67,4 +78,21 @@ def run_annotate(args: argparse.Namespace) -> int:
         prompt_id = annotate(store, Annotation(args.node, verdict, edited, author=args.author or _login_name()))
         pairs = [p for p in store.pairs(prompt_id=prompt_id) if args.node in (p.chosen_node_id, p.rejected_node_id)]
     print(f"Annotated node {args.node}; it is in {len(pairs)} stored pair(s) now.")
+    return 0
+
+
+def run_ranking_scorer(args: argparse.Namespace) -> int:
+    from backend.cli.opening import open_project
+    from backend.curation.ranking import ranking_scorer, switch_ranking_scorer
+
+    with open_project(args.project) as store:
+        if args.scorer is None:
+            current = ranking_scorer(store)
+            others = [s for s in store.scorers() if s != current]
+            print(f"Ranked by {current or 'no scorer yet'}" + (f" (also scored by: {', '.join(others)})" if others else ""))
+            return 0
+        switch = switch_ranking_scorer(store, args.scorer)
+    was = f" (was {switch.before})" if switch.before and switch.before != switch.after else ""
+    print(f"Ranked by {switch.after} now{was}: rebuilt the pairs of {switch.prompts} prompts; "
+          f"{switch.changed_pairs} reward-decided pairs changed ({switch.reward_pairs} in all).")
     return 0

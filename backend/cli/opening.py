@@ -17,6 +17,10 @@ def open_project(path: Path, wait_s: float | None = None):
 
     store = Store.open(path)
     try:
+        # Before any results are imported: their scorer must not become the ranking by being the newest.
+        from backend.curation.ranking import pin_ranking_scorer
+
+        pin_ranking_scorer(store)
         recovery = recover_project(store, ORPHAN_WAIT_S if wait_s is None else wait_s,
                                    on_warning=lambda text: print(f"warning: {text}", file=sys.stderr))
         if recovery.still_running:

@@ -72,3 +72,21 @@ def test_a_new_project_takes_the_first_scorer_asked_for(tmp_path):
         assert ranking.job_scorers(store, [ScorerSpec(kind="relevance", model="embedded")])[0].label == \
             "relevance:embedded"
         assert ranking.ranking_scorer(store) == "relevance:embedded"
+
+
+def test_the_cli_shows_and_switches_the_ranking_scorer(tmp_path, capsys):
+    from backend.cli.commands import run_command
+
+    built = build_curation_project(tmp_path)
+    built.store.add_scores([Score("r", "other", 0.0), Score("i12", "other", 0.8)])
+    built.store.close()
+    project = str(tmp_path / "project")
+    assert run_command(["ranking-scorer", project]) == 0
+    assert capsys.readouterr().out.strip() == f"Ranked by {SCORER} (also scored by: other)"
+    assert run_command(["ranking-scorer", project, "other"]) == 0
+    assert capsys.readouterr().out.startswith(f"Ranked by other now (was {SCORER}): rebuilt the pairs of 2 prompts")
+    from backend.store import Store
+
+    with Store.open(project) as store:
+        assert ranking.ranking_scorer(store) == "other"
+        assert next(p for p in store.pairs(prompt_id=built.p1) if p.kind == "response").chosen_node_id == "i12"
