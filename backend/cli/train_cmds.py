@@ -163,8 +163,13 @@ def run_train(args: argparse.Namespace) -> int:
         loss = run.metrics.get("train_loss")
         print(f"{stages.PHASE_TITLES[phase]}: run {run.id} {run.status}"
               + (f", final loss {loss:.4g}" if isinstance(loss, float) else "") + f" (data {run.data_hash})")
-    print(f"Stage {options.stage} finished: use it with --model {stage_run.model} "
-          f"(evaluate: avr-studio eval {args.project} --run {runs[-1].id}).")
+    if options.stage == "reward":
+        agreement = runs[-1].metrics.get("heldout_agreement")
+        print(f"Reward model finished: score with it with --scorer rm:{runs[-1].id}"
+              + (f" (agrees with {agreement:.0%} of your held-out verdicts)." if isinstance(agreement, float) else "."))
+    else:
+        print(f"Stage {options.stage} finished: use it with --model {stage_run.model} "
+              f"(evaluate: avr-studio eval {args.project} --run {runs[-1].id}).")
     return 0
 
 
@@ -259,8 +264,10 @@ def run_runs(args: argparse.Namespace) -> int:
         print("No runs yet; train one with `avr-studio train DIR --stage 1`.")
         return 0
     for run in runs:
-        loss = run.metrics.get("train_loss")
-        extra = f"loss {loss:.4g}" if isinstance(loss, float) else (run.error or "")
+        figures = [f"{label} {run.metrics[key]:.4g}" for key, label in (("train_loss", "loss"),
+                                                                         ("heldout_agreement", "agreement"))
+                   if isinstance(run.metrics.get(key), int | float)]
+        extra = ", ".join(figures) or (run.error or "")
         print(f"{run.id}  {run.stage:<8} {run.status:<9} {run.base:<40} data {run.data_hash}  {extra}".rstrip())
     return 0
 

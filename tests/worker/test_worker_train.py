@@ -106,6 +106,7 @@ def test_stage1_trains_through_the_worker_and_its_runs_are_in_the_database(proje
 
 def test_a_reward_model_run_scores_as_rm_and_a_run_merges_and_refines(project, tmp_path, capsys):
     assert run_command(["train", str(project), "--stage", "reward", "--max-steps", "2", *TINY]) == 0
+    assert "Reward model finished: score with it with --scorer rm:" in capsys.readouterr().out
     with Store.open(project) as store:
         [reward] = store.runs()
         assert reward.status == "finished" and 0 <= reward.metrics["heldout_agreement"] <= 1
