@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from backend.errors import UserError
@@ -45,10 +46,15 @@ def run_command(argv: list[str]) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a short output is still buffered: a closed pipe shows here, not at exit
+        return code
     except UserError as exc:
         print(f"avr-studio {args.command}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the output went to a pager or `head` that stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush stays quiet
+        return 141  # what a shell reports for a command that SIGPIPE ended
     except OSError as exc:  # the disk, not the program: a full disk, a folder that vanished
         print(f"avr-studio {args.command}: {exc.strerror or exc}"
               + (f": {exc.filename}" if exc.filename else "") + "; check the disk and the path, then try again",

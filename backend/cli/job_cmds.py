@@ -118,12 +118,11 @@ def run_doctor(args: argparse.Namespace) -> int:
     project = args.project.expanduser().resolve()
     if not Store.is_project(project):
         raise UserError(f"{project} is not an AvR Studio project (it has no project.duckdb)")
-    problems = 0
     try:
         store = _open(project)
     except DamagedProjectError as exc:
         print(f"problem: {exc}")
-        store, problems = None, 1
+        store = None
     if store is not None:
         with store:
             stats = store.stats()
@@ -132,7 +131,6 @@ def run_doctor(args: argparse.Namespace) -> int:
                   f"{stats['chains']} chains")
             interrupted = [job.id for job in store.jobs() if job.status == "interrupted"]
             if interrupted:
-                problems += 1
                 print(f"note: {len(interrupted)} interrupted job(s), e.g. {interrupted[-1]}: `avr-studio resume "
                       f"{project} JOB` finishes one")
             conflicts = store.count_slot_conflicts()
@@ -150,4 +148,4 @@ def run_doctor(args: argparse.Namespace) -> int:
     elif store is None:
         print(f"what to do: restore project.duckdb from a backup, or `avr-studio doctor {project} --salvage NEW_DIR` "
               "to make a new project from the jobs' folders")
-    return 1 if problems and store is None else 0
+    return 1 if store is None and args.salvage is None else 0  # a damaged database: 1 until salvaged

@@ -64,6 +64,8 @@ def _format_stats(stats: dict[str, Any]) -> str:
         lines.append(f"{title:<28}{sum(counts.values()):>10}")
         lines.extend(f"  {name:<26}{n:>10}" for name, n in counts.items())
     lines.append(f"{'chains':<28}{stats['chains']:>10}")
+    if stats.get("refused_results"):
+        lines.append(f"{'refused results':<28}{stats['refused_results']:>10}  (avr-studio conflicts DIR lists them)")
     return "\n".join(lines)
 
 
@@ -72,6 +74,9 @@ def run_stats(args: argparse.Namespace) -> int:
 
     with open_project(args.project) as store:
         stats = store.stats()
+        refused = store.count_slot_conflicts()
+    if refused:  # results kept beside their trees because their slot was taken (`avr-studio conflicts`)
+        stats["refused_results"] = refused
     print(json.dumps(stats, indent=2) if args.json else _format_stats(stats))
     return 0
 

@@ -109,3 +109,32 @@ def test_doctor_on_a_healthy_project_says_so(tmp_path, capsys):
     project = make_project(tmp_path / "p")
     assert run_command(["doctor", str(project)]) == 0
     assert "ok: the database reads" in capsys.readouterr().out
+
+
+def test_doctor_notes_interrupted_jobs_and_refused_results_but_exits_0(tmp_path, capsys):
+    """Only a database that cannot be read is a failure; what a resume or `conflicts` handles is a note."""
+    project = make_project(tmp_path / "p")
+    with Store.open(project) as store:
+        [prompt] = store.prompts_by_id(store.prompt_ids(limit=1)).values()
+        job = prepare_job(Stage1Request([prompt], DEFAULT_TEMPLATES, ModelSpec(), [ScorerSpec()], SamplingConfig()),
+                          store=store)  # "queued" with no worker: the doctor's opening marks it interrupted
+        store.add_nodes([Node("r", prompt.id, "response", "An answer.", job_id=job.job_id)])
+        late = Node("late", prompt.id, "response", "A second root.", job_id=job.job_id)
+        store.add_slot_conflicts([(late, "the tree already has its answer", ["r"], {})])
+    assert run_command(["doctor", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert f"note: 1 interrupted job(s), e.g. {job.job_id}" in out
+    assert "note: 1 refused result(s)" in out and "problem:" not in out
+
+
+def test_doctor_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys):
+    assert run_command(["doctor", str(tmp_path)]) == 2
+    assert "is not an AvR Studio project" in capsys.readouterr().err
+    project = make_project(tmp_path / "p")
+    zero(project / "project.duckdb")
+    taken = make_project(tmp_path / "taken")
+    assert run_command(["doctor", str(project), "--salvage", str(taken)]) == 2  # never over another project
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    with Store.open(taken) as store:
+        assert store.count_prompts() == 200
