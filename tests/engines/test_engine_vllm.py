@@ -9,9 +9,11 @@ from backend.errors import UserError
 
 
 @pytest.mark.skipif(vllm_available(), reason="vLLM is installed here")
-def test_without_vllm_the_error_says_where_it_lives():
-    with pytest.raises(UserError, match="own environment"):
+def test_without_vllm_the_error_says_where_it_lives(tmp_path, monkeypatch):
+    monkeypatch.setenv("AVR_VLLM_PYTHON", str(tmp_path / "no-venv" / "bin" / "python"))  # no .venv-vllm either
+    with pytest.raises(UserError, match=r"own environment") as error:
         make_engine(ModelSpec(engine="vllm"))
+    assert "scripts/setup --vllm" in str(error.value)
 
 
 @pytest.mark.slow

