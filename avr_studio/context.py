@@ -13,7 +13,6 @@ from PySide6.QtGui import QAction, QUndoStack
 from avr_studio.models.current_prompt import CurrentPromptModel
 
 if TYPE_CHECKING:  # the store imports duckdb; keep this module importable without it for type hints
-    from avr_studio.jobs_service import JobsService
     from avr_studio.worker_client import WorkerClient
     from backend.store import Store
 
@@ -54,7 +53,9 @@ class ProjectContext(QObject):
         self.store: Store | None = None
         self.undo_stack = QUndoStack(self)
         self.worker_client: WorkerClient | None = worker_client
-        self.jobs_service: JobsService | None = None  # set by the app once a project is open
+        # The app's avr_studio.jobs_service.JobsService, set once a project is open (that module builds
+        # on this one, so it is not imported here).
+        self.jobs_service = None
         self.current_prompt_id: str | None = None
         self.current_node_id: str | None = None
         self.compared_node_ids: tuple[str, str] | None = None
@@ -63,7 +64,11 @@ class ProjectContext(QObject):
         self.actions: dict[str, QAction] = {}
         # The current prompt's trees, loaded once per change for every panel (made before any
         # panel connects, so it reloads before they redraw).
-        self.current_prompt = CurrentPromptModel(self)
+        self.current_prompt = CurrentPromptModel(lambda: (self.store, self.current_prompt_id or ""), self)
+        self.sig_project_opened.connect(self.current_prompt.project_opened)
+        self.sig_project_closed.connect(self.current_prompt.project_closed)
+        self.sig_prompt_selected.connect(lambda _prompt_id: self.current_prompt.reload())
+        self.sig_data_changed.connect(self.current_prompt.data_changed)
         if store is not None:
             self.open_store(store)
 

@@ -1,6 +1,6 @@
 """Switching the project's ranking scorer as an undoable command: redo ranks by the new scorer and
 rebuilds every prompt's pairs with it, undo goes back to the old one and rebuilds them again
-(`backend.curation.ranking.switch_ranking_scorer`). The person's verdicts are untouched either way.
+(`backend.curation.derived.switch_ranking_scorer`). The person's verdicts are untouched either way.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
-from backend.curation.ranking import RankingSwitch, ranking_scorer, switch_ranking_scorer
+from backend.curation.derived import switch_ranking_scorer
+from backend.curation.ranking import RankingSwitch, ranking_scorer
 
 SwitchCallback = Callable[[RankingSwitch], None]
 """Called after every redo and undo with what the switch did (the window says so and reloads)."""

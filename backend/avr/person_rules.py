@@ -16,18 +16,32 @@ accepted or rejected a node. Each pair kind, and the RSFT sample, is decided sep
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from backend.avr.filters import passes_length_filter
 from backend.avr.paper_rules import CriticismGroup, PaperChoices, best_refinement, improvement_candidate
 from backend.avr.ranking import ACCEPTED, NO_OPINION, REJECTED, verdict_rank
 from backend.avr.tree import TreeNode, order_key
-
-if TYPE_CHECKING:
-    from backend.avr.pairs import _Stage1Builder
+from backend.config import PairConfig
 
 
-def apply(builder: _Stage1Builder, y: TreeNode, groups: list[CriticismGroup], paper: PaperChoices) -> None:
+class PairSink(Protocol):
+    """What these rules need from the Stage I pair builder (backend.avr.pairs): its options, its
+    degeneration check, and somewhere to put each pair, RSFT sample and note."""
+
+    config: PairConfig
+
+    def degenerate(self, text: str) -> bool: ...
+    def note(self, message: str) -> None: ...
+    def response_pair(self, y: TreeNode, best: TreeNode, decided_by: str) -> None: ...
+    def criticism_pair(self, y: TreeNode, plus: TreeNode, minus: TreeNode, decided_by: str,
+                       values: tuple[float | None, float | None]) -> None: ...
+    def improvement_pair(self, y: TreeNode, group: CriticismGroup, high: TreeNode, low: TreeNode,
+                         decided_by: str) -> None: ...
+    def rsft(self, y: TreeNode, crit: TreeNode, best: TreeNode) -> None: ...
+
+
+def apply(builder: PairSink, y: TreeNode, groups: list[CriticismGroup], paper: PaperChoices) -> None:
     improvements = sorted((imp for group in groups for imp in group.improvements),
                           key=order_key)
     group_of = {imp.id: group for group in groups for imp in group.improvements}
@@ -64,7 +78,7 @@ def _score_key(node: TreeNode) -> tuple[bool, float]:
     return (node.score is not None, node.score if node.score is not None else 0.0)
 
 
-def _response(builder: _Stage1Builder, y: TreeNode, improvements: list[TreeNode], accepted: list[TreeNode],
+def _response(builder: PairSink, y: TreeNode, improvements: list[TreeNode], accepted: list[TreeNode],
               best: TreeNode | None) -> None:
     y_rank = verdict_rank(y)
     if y_rank == ACCEPTED:
@@ -84,7 +98,7 @@ def _response(builder: _Stage1Builder, y: TreeNode, improvements: list[TreeNode]
         builder.note("response pair: no unrejected refinement passes the paper's first step")
 
 
-def _rsft(builder: _Stage1Builder, y: TreeNode, accepted: list[TreeNode], group_of: dict[str, CriticismGroup],
+def _rsft(builder: PairSink, y: TreeNode, accepted: list[TreeNode], group_of: dict[str, CriticismGroup],
           best: TreeNode | None) -> None:
     if accepted:
         target = best_node(accepted)
@@ -103,7 +117,7 @@ def _rsft(builder: _Stage1Builder, y: TreeNode, accepted: list[TreeNode], group_
     builder.rsft(y, crit, target)  # type: ignore[arg-type]
 
 
-def _criticism(builder: _Stage1Builder, y: TreeNode, groups: list[CriticismGroup],
+def _criticism(builder: PairSink, y: TreeNode, groups: list[CriticismGroup],
                paper: PaperChoices) -> CriticismGroup | None:
     """Adds the criticism pair; returns the criticism group whose improvements are paired next."""
     criticisms = [crit for group in groups for crit in group.criticisms]
@@ -127,7 +141,7 @@ def _criticism(builder: _Stage1Builder, y: TreeNode, groups: list[CriticismGroup
     return paper_plus
 
 
-def _improvement(builder: _Stage1Builder, y: TreeNode, target: CriticismGroup, paper: PaperChoices) -> None:
+def _improvement(builder: PairSink, y: TreeNode, target: CriticismGroup, paper: PaperChoices) -> None:
     improvements = target.improvements
     ranks = {verdict_rank(imp) for imp in improvements}
     if len(ranks) > 1:

@@ -24,7 +24,7 @@ DEFAULT_REVISE = (
 )
 
 # Tiny models answer a reviewer persona with "I'm ready to help"; a direct question about the answer
-# gets critique-shaped text (shared/MODELS.md). The rating line stays so constrained completion works.
+# gets critique-shaped text (docs/MODELS.md). The rating line stays so constrained completion works.
 SMALL_MODEL_JUDGE = (
     "What is wrong with the answer above? List its mistakes and what is missing, in a few short "
     "sentences. Then give it a score from 1 to 10 on a last line written as \"Rating: [[k]]\"."

@@ -83,7 +83,8 @@ def run_annotate(args: argparse.Namespace) -> int:
 
 def run_ranking_scorer(args: argparse.Namespace) -> int:
     from backend.cli.opening import open_project
-    from backend.curation.ranking import ranking_scorer, switch_ranking_scorer
+    from backend.curation.derived import switch_ranking_scorer
+    from backend.curation.ranking import ranking_scorer
 
     with open_project(args.project) as store:
         if args.scorer is None:

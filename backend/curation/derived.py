@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from backend.config import PairConfig
-from backend.curation.ranking import pin_ranking_scorer
+from backend.config import PairConfig, ScorerSpec
+from backend.curation.ranking import RankingSwitch, choose_ranking_scorer, pin_ranking_scorer, ranking_scorer
 from backend.curation.rebuild import rebuild_stage1
+from backend.errors import UserError
 
 
 def pair_config(store) -> PairConfig:
@@ -26,3 +27,20 @@ def refresh_pairs(store, prompt_ids: Iterable[str]) -> dict[str, int]:
     if not ids:
         return {}
     return rebuild_stage1(store, pair_config(store), ids, None)
+
+
+def switch_ranking_scorer(store, scorer: str, spec: ScorerSpec | None = None) -> RankingSwitch:
+    """Rank the project by `scorer` from now on and rebuild every prompt's pairs with it, in one
+    transaction. The person's verdicts stay; the reward-decided choices follow the new scorer."""
+    if scorer not in store.scorers():
+        known = ", ".join(store.scorers()) or "none yet"
+        raise UserError(f"No node has a score from {scorer!r} (scorers in this project: {known}); "
+                        "score the trees with it first.")
+    before = ranking_scorer(store)
+    with store.transaction():
+        old_pairs = store.pair_ids_decided_by("reward")
+        choose_ranking_scorer(store, spec if spec is not None and spec.label == scorer else scorer)
+        prompt_ids = store.prompt_ids_with_nodes()
+        refresh_pairs(store, prompt_ids)
+        new_pairs = store.pair_ids_decided_by("reward")
+    return RankingSwitch(before, scorer, len(prompt_ids), len(new_pairs), len(old_pairs ^ new_pairs))

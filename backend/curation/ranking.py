@@ -4,7 +4,8 @@ reward-decided pairs, and that every job the app submits scores with.
 It is a project setting (`Store.set_primary_scorer`), chosen explicitly. A project that has scores
 but no choice yet gets one pinned the first time it is opened or its pairs are rebuilt: the scorer
 it ranked by until then (the most recent one). From then on a job that brings another scorer adds
-its scores beside it and never changes the ranking; only `switch_ranking_scorer` does.
+its scores beside it and never changes the ranking; only `backend.curation.derived.switch_ranking_scorer` does
+(it rebuilds the pairs, so it lives with the one writer of derived data).
 """
 
 from __future__ import annotations
@@ -111,22 +112,3 @@ def choose_ranking_scorer(store, spec: ScorerSpec | str) -> None:
     label = spec if isinstance(spec, str) else spec.label
     store.set_primary_scorer(label)
     store.set_setting(RANKING_SPEC_SETTING, None if isinstance(spec, str) else spec.to_dict())
-
-
-def switch_ranking_scorer(store, scorer: str, spec: ScorerSpec | None = None) -> RankingSwitch:
-    """Rank the project by `scorer` from now on and rebuild every prompt's pairs with it, in one
-    transaction. The person's verdicts stay; the reward-decided choices follow the new scorer."""
-    from backend.curation.derived import refresh_pairs
-
-    if scorer not in store.scorers():
-        known = ", ".join(store.scorers()) or "none yet"
-        raise UserError(f"No node has a score from {scorer!r} (scorers in this project: {known}); "
-                        "score the trees with it first.")
-    before = ranking_scorer(store)
-    with store.transaction():
-        old_pairs = store.pair_ids_decided_by("reward")
-        choose_ranking_scorer(store, spec if spec is not None and spec.label == scorer else scorer)
-        prompt_ids = store.prompt_ids_with_nodes()
-        refresh_pairs(store, prompt_ids)
-        new_pairs = store.pair_ids_decided_by("reward")
-    return RankingSwitch(before, scorer, len(prompt_ids), len(new_pairs), len(old_pairs ^ new_pairs))

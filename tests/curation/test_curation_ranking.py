@@ -6,7 +6,7 @@ import doctest
 import pytest
 
 from backend.config import ScorerSpec
-from backend.curation import provenance, ranking, undecided
+from backend.curation import derived, provenance, ranking, undecided
 from backend.curation.derived import refresh_pairs
 from backend.domain import Score
 from backend.errors import UserError
@@ -42,7 +42,7 @@ def test_switching_rebuilds_the_reward_decided_pairs_and_says_how_many_changed(p
     store.add_scores([Score("r", "other", 0.0), Score("i11", "other", 0.1), Score("i12", "other", 0.8),
                       Score("i21", "other", 0.2), Score("i22", "other", 0.3)])
     before = {p.kind: (p.chosen_node_id, p.rejected_node_id) for p in store.pairs(prompt_id=project.p1)}
-    switch = ranking.switch_ranking_scorer(store, "other")
+    switch = derived.switch_ranking_scorer(store, "other")
     after = {p.kind: (p.chosen_node_id, p.rejected_node_id) for p in store.pairs(prompt_id=project.p1)}
     assert before["response"] == ("i11", "r") and after["response"] == ("i12", "r")
     assert (switch.before, switch.after, switch.prompts) == (SCORER, "other", 2)
@@ -50,7 +50,7 @@ def test_switching_rebuilds_the_reward_decided_pairs_and_says_how_many_changed(p
     assert switch.changed_pairs == len(set(before.items()) ^ set(after.items()))
     assert ranking.ranking_scorer(store) == "other"
     with pytest.raises(UserError, match="No node has a score from 'missing'"):
-        ranking.switch_ranking_scorer(store, "missing")
+        derived.switch_ranking_scorer(store, "missing")
 
 
 def test_jobs_score_with_the_ranking_scorer_first(project):
