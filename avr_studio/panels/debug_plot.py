@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter on pg.exporters
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
@@ -48,6 +48,13 @@ class SelectingViewBox(pg.ViewBox):
         super().mouseClickEvent(ev)
 
 
+class _PlotWidget(pg.PlotWidget):
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        # pyqtgraph asks for 600 x 480: in the scrolled grid of plots each one then took a whole tab's
+        # height, its x axis and figures below the fold. A bigger tab still stretches the plots.
+        return QSize(300, 220)
+
+
 class DebugPlot(QWidget):
     """Title, Save menu, plot and figures; `columns` / `rows` hold the data drawn, for CSV."""
 
@@ -65,14 +72,14 @@ class DebugPlot(QWidget):
         self.note = ""  # a first CSV line, e.g. that the points are a sample
         self._items: dict[str, pg.GraphicsObject] = {}
         self.view_box = SelectingViewBox()
-        self.plot = pg.PlotWidget(background="w", viewBox=self.view_box)
+        self.plot = _PlotWidget(background="w", viewBox=self.view_box)
         self.plot.setLabel("bottom", x_label)
         self.plot.setLabel("left", y_label)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setMinimumSize(220, 170)
         for axis in ("left", "bottom"):  # plain numbers, never "×0.001" units
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
-        self.title_label = QLabel(f"<b>{title}</b>")
+        self.title_label = QLabel(f"<b>{title}</b>", wordWrap=True)  # a long title must not widen the plot
         self.figures_label = QLabel()
         self.figures_label.setWordWrap(True)
         self.figures_label.setStyleSheet("color: #444;")

@@ -117,7 +117,8 @@ class NodeEditorPanel(QWidget):
 
         self.actions_by_id: dict[str, QAction] = {}
         self.buttons: dict[str, QPushButton] = {}
-        # A grid of four columns: one row of seven buttons forced the dock past 800 px wide.
+        # A grid of two columns: one row of seven buttons forced the dock past 800 px wide, and four
+        # columns still kept it at ~430 px, leaving the central tabs (tree picture, plots) ~530 px.
         button_grid = QGridLayout()
         for position, (action_id, method) in enumerate(CURATION_METHODS.items()):
             spec = ACTIONS_BY_ID[action_id]
@@ -130,7 +131,7 @@ class NodeEditorPanel(QWidget):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the panel, not a button
             button.clicked.connect(getattr(self, method))
             self.buttons[action_id] = button
-            button_grid.addWidget(button, position // 4, position % 4)
+            button_grid.addWidget(button, position // 2, position % 2)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)

@@ -52,6 +52,7 @@ PLOTS: tuple[tuple[str, str, str, str], ...] = (
 )
 QUEUE_COLUMNS = ("Margin", "Verdict", "Kind", "R", "Sibling R", "Text", "Prompt")
 HISTOGRAM_BINS = 40
+PLOT_COLUMN_WIDTH = 320  # the plots reflow into as many columns of at least this width as fit (1 to 3)
 
 
 @dataclass
@@ -130,6 +131,8 @@ class RewardDebugPanel(QWidget):
         self.scorer_combo.setToolTip("Whose rewards to plot (the project's ranking scorer at first)")
         self.other_combo = QComboBox()
         self.other_combo.setToolTip("The second scorer of the scorer-against-scorer plot")
+        for combo in (self.scope_combo, self.scorer_combo, self.other_combo):  # scorer names are read whole
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.status_label = QLabel()
         self.status_label.setStyleSheet("color: #555;")
         self.status_label.setWordWrap(True)
@@ -139,19 +142,19 @@ class RewardDebugPanel(QWidget):
             controls.addWidget(QLabel(label))
             controls.addWidget(widget)
         controls.addStretch(1)
-        controls.addWidget(self.status_label)
 
         self.plots: dict[str, DebugPlot] = {}
         grid_holder = QWidget()
-        grid = QGridLayout(grid_holder)
+        self.grid = grid = QGridLayout(grid_holder)
         grid.setContentsMargins(0, 0, 0, 0)
+        self.plot_columns = 3
         for index, (name, title, x_label, y_label) in enumerate(PLOTS):
             plot = DebugPlot(name, title, x_label, y_label)
             plot.sig_region_selected.connect(self._on_region_selected)
             plot.sig_point_clicked.connect(self._on_point_clicked)
             self.plots[name] = plot
             grid.addWidget(plot, index // 3, index % 3)
-        self.queue_label = QLabel()
+        self.queue_label = QLabel(wordWrap=True)
         self.queue_table = QTableWidget(0, len(QUEUE_COLUMNS))
         self.queue_table.setHorizontalHeaderLabels(QUEUE_COLUMNS)
         self.queue_table.verticalHeader().hide()
@@ -162,14 +165,15 @@ class RewardDebugPanel(QWidget):
         header = self.queue_table.horizontalHeader()
         for column in range(len(QUEUE_COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)  # the node's text and the prompt's
+        header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         queue_holder = QWidget()
         queue_box = QVBoxLayout(queue_holder)
         queue_box.setContentsMargins(0, 0, 0, 0)
         queue_box.addWidget(self.queue_label)
         queue_box.addWidget(self.queue_table, 1)
         # The plots scroll rather than push the window wider than the screen when the tab is narrow.
-        grid_scroll = QScrollArea()
+        self.grid_scroll = grid_scroll = QScrollArea()
         grid_scroll.setWidgetResizable(True)
         grid_scroll.setFrameShape(QFrame.Shape.NoFrame)
         grid_scroll.setWidget(grid_holder)
@@ -181,6 +185,7 @@ class RewardDebugPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
+        layout.addWidget(self.status_label)  # on a line of its own: beside the combos it squeezed them
         layout.addWidget(splitter, 1)
 
         self._refresh_timer = QTimer(self, singleShot=True, interval=400)  # coalesce bursts of results
@@ -211,6 +216,25 @@ class RewardDebugPanel(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         self.on_screen_changed(True)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._reflow_plots(event.size().width())
+
+    def _reflow_plots(self, width: int) -> None:
+        """Three plots a row where the tab is wide, fewer where it is narrow: the plots scroll down,
+        never sideways (a third of a narrow tab cut each plot in half)."""
+        scrollbar = self.grid_scroll.verticalScrollBar().sizeHint().width()
+        columns = max(1, min(3, (width - scrollbar) // PLOT_COLUMN_WIDTH))
+        if columns == self.plot_columns:
+            return
+        self.plot_columns = columns
+        for plot in self.plots.values():
+            self.grid.removeWidget(plot)
+        for index, plot in enumerate(self.plots.values()):
+            self.grid.addWidget(plot, index // columns, index % columns)
+        for column in range(3):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
 
     def refresh(self) -> None:
         """Read every aggregate again (on the panel's pool thread) and redraw when they arrive."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 ALL_TREES = -1
 NOTHING = ("none", None)
+AUTO_FIT_FLOOR = 0.45  # a drawing fitted by itself shrinks no further (boxes stay legible); it scrolls
 
 
 def tree_title(trees: PromptTrees, index: int) -> str:
@@ -62,13 +63,19 @@ class TreePicturePanel(QWidget):
             combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.left_caption, self.right_caption = QLabel(), QLabel()
+        for caption in (self.left_caption, self.right_caption):  # a long caption must not widen its side
+            caption.setWordWrap(True)
         zoom_out, zoom_in, fit = QToolButton(text="−"), QToolButton(text="+"), QToolButton(text="Fit")
         for button, tip in ((zoom_out, "Smaller"), (zoom_in, "Larger"), (fit, "Fit the picture to the view")):
             button.setToolTip(tip)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        zoom_out.clicked.connect(lambda: self.set_zoom(self.left_canvas.zoom / 1.25))
-        zoom_in.clicked.connect(lambda: self.set_zoom(self.left_canvas.zoom * 1.25))
-        fit.clicked.connect(self.fit)
+        # Each drawing fits the view (two pictures side by side get half the width each) until the
+        # person zooms by hand; Fit goes back to that.
+        self._auto_fit = True
+        self._share_width = False
+        zoom_out.clicked.connect(lambda: self._zoom_by_hand(self.left_canvas.zoom / 1.25))
+        zoom_in.clicked.connect(lambda: self._zoom_by_hand(self.left_canvas.zoom * 1.25))
+        fit.clicked.connect(self._fit_by_hand)
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Tree"))
@@ -135,13 +142,29 @@ class TreePicturePanel(QWidget):
         for canvas in (self.left_canvas, self.right_canvas):
             canvas.set_zoom(zoom)
 
-    def fit(self) -> None:
-        """Zoom so the left picture fits its view (never above 100 %)."""
+    def fit(self, floor: float = 0.0) -> None:
+        """Zoom so the left picture fits its view (never above 100 %, nor below `floor`)."""
         size = self.left_canvas.content_size()
         view = self.left_canvas.parentWidget().size()  # the scroll area's viewport
         if size.width() and size.height():
             scale = min(view.width() / size.width(), view.height() / size.height()) * self.left_canvas.zoom
-            self.set_zoom(min(scale * 0.98, 1.0))
+            self.set_zoom(max(min(scale * 0.98, 1.0), floor))
+
+    def _zoom_by_hand(self, zoom: float) -> None:
+        self._auto_fit = False
+        self.set_zoom(zoom)
+
+    def _fit_by_hand(self) -> None:
+        self._auto_fit = True
+        self.fit()
+
+    def _after_layout(self) -> None:
+        if self._share_width and self.right_side.isVisibleTo(self):
+            half = max(self.pictures.width() // 2, 200)
+            self.pictures.setSizes([half, half])
+        self._share_width = False
+        if self._auto_fit:  # alone, a long Stage II chain stays legible and scrolls instead of shrinking to dots
+            self.fit(floor=0.0 if self.right_side.isVisibleTo(self) else AUTO_FIT_FLOOR)
 
     def show_beside(self, choice: tuple[str, object]) -> None:
         """Choose the second picture: ("scorer", label), ("tree", index) or ("none", None)."""
@@ -170,10 +193,10 @@ class TreePicturePanel(QWidget):
             self.right_caption.setText(f"<b>{trees.scorer}</b> · {tree_title(trees, value)}")
         was_shown = self.right_side.isVisibleTo(self)
         self.right_side.setVisible(self._side_trees is not None)
-        if self._side_trees is not None and not was_shown:  # two pictures share the width equally
-            half = max(self.pictures.width() // 2, 200)
-            self.pictures.setSizes([half, half])
+        # two pictures share the width equally, once the splitter has laid them out (and the fit follows)
+        self._share_width = self._share_width or (self._side_trees is not None and not was_shown)
         self._on_node_selected(self._context.current_node_id or "")
+        QTimer.singleShot(0, self, self._after_layout)
 
     # --- reactions -----------------------------------------------------------------------------
     def _on_trees_changed(self, _prompt_id: str = "") -> None:

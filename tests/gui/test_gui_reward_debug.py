@@ -199,3 +199,22 @@ def test_new_scores_from_a_job_redraw_the_plots_on_screen(qtbot, store, closing)
     add_tree(store, "Write a haiku about rain.", 0.2, [0.4])
     context.notify_data_changed("")
     qtbot.waitUntil(lambda: panel.data is not None and panel.data.histogram.total == 1, timeout=5000)
+
+
+def test_plots_reflow_to_the_tabs_width_and_never_scroll_sideways(qtbot, two_trees, closing):
+    store, _soda, _france = two_trees
+    context = ProjectContext(store)
+    closing(context)
+    panel = _panel(qtbot, context)  # 1100 px: three plots a row
+    qtbot.waitUntil(lambda: panel.data is not None)
+    qtbot.waitExposed(panel)
+    assert panel.plot_columns == 3
+    for width, columns in ((670, 2), (420, 1), (1100, 3)):  # the width the tab had in a 1400 px window: 670
+        panel.resize(width, 760)
+        qtbot.waitUntil(lambda columns=columns: panel.plot_columns == columns)
+        QApplication.processEvents()
+        lefts = {plot.x() for plot in panel.plots.values()}
+        assert len(lefts) == columns, width
+        assert panel.grid_scroll.horizontalScrollBar().maximum() == 0, width  # nothing cut at the right
+        first = panel.plots["gains"]  # a plot's x axis and figures show without scrolling down
+        assert first.geometry().bottom() < panel.grid_scroll.viewport().height(), width

@@ -128,3 +128,26 @@ def test_fast_on_a_three_by_three_tree_and_a_five_round_chain(qtbot):
             timings.append(time.perf_counter() - started)
         assert min(timings) < 0.05, (name, timings)  # well inside a frame budget people notice
         save_screenshot(canvas, f"tree_canvas_{name.replace(' ', '_')}")
+
+
+def test_two_pictures_side_by_side_each_show_the_whole_tree(curation_shell, qtbot):
+    shell = curation_shell
+    store = shell.context.store
+    store.add_scores([Score("r", "other", 0.0), Score("i11", "other", 0.1), Score("i12", "other", 0.8)])
+    shell.context.notify_data_changed("")
+    shell.context.select_prompt(shell.project.p1)
+    press(qtbot, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    picture = shell.window.tree_picture_panel
+    picture.show_beside(("scorer", "other"))
+
+    def fits(canvas) -> bool:
+        size, view = canvas.content_size(), canvas.parentWidget().size()
+        return size.width() <= view.width() and size.height() <= view.height()
+
+    qtbot.waitUntil(lambda: fits(picture.left_canvas) and fits(picture.right_canvas))  # fitted by itself
+    left, right = picture.pictures.sizes()
+    assert abs(left - right) <= 2  # a long caption no longer widens its side
+    zoom = picture.left_canvas.zoom
+    picture.set_zoom(1.0)  # at 100 % the tree is wider than half the tab: what the person saw before
+    assert not fits(picture.left_canvas)
+    picture.set_zoom(zoom)
