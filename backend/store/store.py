@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from backend.errors import UserError
+from backend.store.annotation_batches import AnnotationBatchQueries
 from backend.store.connection import Database
 from backend.store.curation import AnnotationQueries
 from backend.store.evaluations import EvaluationQueries
@@ -39,7 +40,7 @@ PROJECT_SUBDIRS = ("jobs", "runs", "exports")
 class Store(PromptQueries, NodeQueries, ScoreQueries, AnnotationQueries, SummaryQueries, ResultQueries,
             RewardQueries, TemplateQueries, JobQueries, RunQueries, LoadingQueries, ExportQueries, SettingQueries,
             ReferenceQueries, PairTallyQueries, PromptScoreQueries, PromptContextQueries, RewardDebugQueries,
-            EvaluationQueries):
+            EvaluationQueries, AnnotationBatchQueries):
     """An open project. Only one process may hold it; use `with Store.open(dir) as store:`."""
 
     def __init__(self, db: Database, project_dir: Path) -> None:

@@ -16,7 +16,7 @@ def project(store):
 def test_gains_histogram_and_points_hold_the_hand_worked_values(project):
     points = project.plot_points("gains", "a")
     assert points.total == 4
-    assert sorted(zip(points.x, points.y)) == [(-0.5, 0.5), (-0.5, 1.5), (1.0, 2.0), (2.0, 3.0)]
+    assert sorted(zip(points.x, points.y, strict=True)) == [(-0.5, 0.5), (-0.5, 1.5), (1.0, 2.0), (2.0, 3.0)]
     histogram = project.gain_histogram("a", bins=5)  # Δ from -0.5 to 2 in bins of 0.5
     assert histogram.counts.tolist() == [2, 0, 0, 1, 1]
     assert histogram.edges[0] == -0.5 and histogram.edges[-1] == 2.0
@@ -25,7 +25,7 @@ def test_gains_histogram_and_points_hold_the_hand_worked_values(project):
 
 def test_before_after_counts_answers_their_refinements_beat(project):
     points = project.plot_points("before_after", "a")
-    assert sorted(zip(points.x, points.y)) == [(1.0, 3.0), (2.0, 1.5)]  # r1 -> best 3; r2 -> best 1.5
+    assert sorted(zip(points.x, points.y, strict=True)) == [(1.0, 3.0), (2.0, 1.5)]  # r1 -> best 3; r2 -> best 1.5
     assert points.above_diagonal == 1
 
 
@@ -67,3 +67,11 @@ def test_the_cache_follows_new_scores(project):
     project.add_scores([Score("i22", "a", 0.0)])  # SODA's last improvement: Δ = -1
     assert project.plot_points("gains", "a").total == 5
     assert project.prompts_in_region("gains", "a", (-1.0, -1.0)) == [SODA.id]
+
+
+def test_annotations_in_one_batch_refresh_the_stats_once(project):
+    project.add_annotations([Annotation("i12", "accept", author="b"), Annotation("c1", "accept", author="b")])
+    assert [d.node_id for d in project.disagreements("a")] == ["i12", "c1"]
+    assert project.curation_progress() == (0, 2)
+    with pytest.raises(Exception, match="name nodes this project does not have"):
+        project.add_annotations([Annotation("nope", "accept")])
