@@ -13,6 +13,7 @@ from avr_studio import demo
 from avr_studio.app_settings import AppSettings, add_recent_project, recent_projects
 from avr_studio.commands.ranking import SwitchRankingScorerCommand, switch_message
 from avr_studio.context import ProjectContext
+from avr_studio.dialogs import run_modal
 from avr_studio.dialogs.demo_model_dialog import show_demo_model_dialog
 from avr_studio.dialogs.grow_trees_dialog import GrowTreesDialog
 from avr_studio.dialogs.new_project_dialog import NewProjectDialog
@@ -140,7 +141,7 @@ class ProjectController(QObject):
 
     def new_project(self) -> None:
         dialog = NewProjectDialog(self.window)
-        if dialog.exec() and dialog.project_dir is not None:
+        if run_modal(dialog) and dialog.project_dir is not None:
             self.create_project(dialog.project_dir, dialog.prompts_file)
 
     def open_demo_project(self, start_jobs: bool = True) -> bool:
@@ -179,7 +180,7 @@ class ProjectController(QObject):
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self.window)
         dialog.sig_settings_saved.connect(self._on_settings_saved)
-        dialog.exec()
+        run_modal(dialog)
 
     def _on_settings_saved(self, settings: AppSettings) -> None:
         worker = self.context.worker_client
@@ -192,7 +193,7 @@ class ProjectController(QObject):
                 worker.stop()  # the next job starts the worker with the new interpreter
 
     def show_shortcuts(self) -> None:
-        ShortcutsDialog(self.window).exec()
+        run_modal(ShortcutsDialog(self.window))
 
     def show_demo_model_info(self) -> None:
         if show_demo_model_dialog(self.window):
@@ -202,7 +203,7 @@ class ProjectController(QObject):
         from avr_studio.dialogs.export_dialog import ExportDialog
 
         if self.context.store is not None:
-            ExportDialog(self.context.store, self.window).exec()
+            run_modal(ExportDialog(self.context.store, self.window))
 
     # --- jobs ----------------------------------------------------------------------------------
     def grow_trees(self) -> None:
@@ -221,8 +222,7 @@ class ProjectController(QObject):
             scorers.append(self.settings.scorer.label)
         dialog = GrowTreesDialog(self.jobs_service.generation_speed(self.settings.model.name), without_tree,
                                  scorers, self.window)
-        self.last_grow_dialog = dialog
-        if not dialog.exec():
+        if not run_modal(dialog):
             return
         prompt_ids = demo.prompts_without_trees(store, dialog.count)
         if not prompt_ids:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from avr_studio.commands.curation import EditTextCommand
+from avr_studio.dialogs import run_modal
 from backend.curation.prompt_trees import PromptTrees
 from backend.curation.provenance import text_sha1
 
@@ -53,7 +54,7 @@ def confirm_undo(parent: QWidget, context: ProjectContext) -> bool:
     keep = box.addButton(KEEP_TEXT, QMessageBox.ButtonRole.DestructiveRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(reject)
-    box.exec()
+    run_modal(box)
     clicked = box.clickedButton()
     if clicked is reject:
         command.reject_on_undo = children

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from avr_studio.dialogs import run_modal
+
 DEMO_MODEL_NOTICE = ("Demo model: the bundled SmolLM2-135M writes fluent but shallow answers and critiques. "
                      "Use a bigger model for real data.")
 
@@ -35,5 +37,5 @@ def show_demo_model_dialog(parent: QWidget | None = None) -> bool:
     box.setText(DEMO_MODEL_DETAILS)
     settings_button = box.addButton("Open Settings…", QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Close)
-    box.exec()
+    run_modal(box)
     return box.clickedButton() is settings_button
