@@ -38,7 +38,11 @@ def load_engine(ctx: JobContext, spec: ModelSpec):
     from backend.worker.request_tally import TalliedEngine
 
     ctx.log("info", f"generator {spec.name} ({spec.engine})")
-    return TalliedEngine(MODELS.engine(spec, project_of_job(ctx.job_dir)), ctx.requests, MODELS.release)
+    engine = MODELS.engine(spec, project_of_job(ctx.job_dir))
+    server_log = getattr(engine, "log_path", None)  # a vLLM server the worker started for this engine
+    if server_log:
+        ctx.log("info", f"the local vLLM server logs to {server_log}")
+    return TalliedEngine(engine, ctx.requests, MODELS.release)
 
 
 def load_scorer(ctx: JobContext, spec: ScorerSpec):
