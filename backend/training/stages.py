@@ -311,6 +311,12 @@ def _train_step(store: Store, stage_run: StageRun, phase: str, step: dict | None
     config = stage_run.options.phase_config(phase, _base_of(stage_run, phase))
     plan = plan_run(store, config)
     if plan.problem:
+        done = stage_run.steps.get("thoughts", {})
+        if phase == "long_dpo" and done.get("prompts_done"):
+            raise NotEnoughDataError(
+                f"{PHASE_TITLES[phase]}: the long thoughts sampled for {done['prompts_done']} prompts gave no pair "
+                "(a prompt needs a final answer that beats its reference answer and a worse one that is not "
+                "shorter); train the stage again as a new round (--new) with more prompts (--prompts)")
         raise NotEnoughDataError(f"{PHASE_TITLES[phase]}: {plan.problem}")
     if plan.finished_run and not stage_run.options.fresh:
         _record(store, stage_run, phase, run_id=plan.finished_run, reused=True)

@@ -200,7 +200,7 @@ def test_stage2_chains_trains_on_long_thoughts_and_samples_new_ones_with_the_sft
     args = ["train", str(project), "--stage", "2", "--max-steps", "1", "--prompts", "2", *TINY]
     assert run_command(args) == 2
     err = capsys.readouterr().err
-    assert "Long-thought DPO: No long-thought pairs" in err
+    assert "Long-thought DPO: the long thoughts sampled for 2 prompts gave no pair" in err
     with Store.open(project) as store:
         [sft] = store.runs()
         assert (sft.stage, sft.status, sft.base) == ("long_sft", "finished", str(tiny_chat_model_dir()))
