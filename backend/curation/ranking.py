@@ -18,6 +18,9 @@ from backend.store.scores import PRIMARY_SCORER_SETTING
 
 # The full spec of the ranking scorer when the app knows it (a label alone loses a model folder's path).
 RANKING_SPEC_SETTING = "ranking_scorer_spec"
+# A scorer model named after a reward-model run of the project (backend.training.models.REWARD_MODEL_PREFIX;
+# not imported: that module is heavy).
+REWARD_RUN_PREFIX = "rm:"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ def spec_from_label(label: str, known: list[ScorerSpec] | tuple[ScorerSpec, ...]
     'relevance'
     >>> spec_from_label("classifier:my-rm") is None  # the folder's path is not in the label
     True
+    >>> spec_from_label("classifier:rm:reward-20261202-101500-a1b2c3").model  # a reward-model run of the project
+    'rm:reward-20261202-101500-a1b2c3'
     """
     for spec in known:
         if spec.label == label:
@@ -67,6 +72,8 @@ def spec_from_label(label: str, known: list[ScorerSpec] | tuple[ScorerSpec, ...]
     kind, _, model = label.partition(":")
     if kind in ("likelihood", "relevance") and model == "embedded":
         return ScorerSpec(kind=kind, model=model)
+    if kind == "classifier" and model.startswith(REWARD_RUN_PREFIX) and model[len(REWARD_RUN_PREFIX):]:
+        return ScorerSpec(kind=kind, model=model)  # the worker finds the run's folder in the project
     return None
 
 

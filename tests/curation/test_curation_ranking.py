@@ -90,3 +90,13 @@ def test_the_cli_shows_and_switches_the_ranking_scorer(tmp_path, capsys):
     with Store.open(project) as store:
         assert ranking.ranking_scorer(store) == "other"
         assert next(p for p in store.pairs(prompt_id=built.p1) if p.kind == "response").chosen_node_id == "i12"
+
+
+def test_a_project_ranked_by_its_reward_model_run_keeps_scoring_with_it(project):
+    store = project.store
+    label = "classifier:rm:reward-20261202-101500-a1b2c3"
+    store.add_scores([Score("r", label, 0.1), Score("i11", label, 0.4)])
+    derived.switch_ranking_scorer(store, label)  # a label alone, as the CLI's ranking-scorer sets it
+    scorers = ranking.job_scorers(store, [ScorerSpec(kind="relevance", model="embedded")])
+    assert [(s.kind, s.model) for s in scorers] == [("classifier", "rm:reward-20261202-101500-a1b2c3"),
+                                                    ("relevance", "embedded")]
