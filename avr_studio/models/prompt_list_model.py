@@ -6,6 +6,7 @@ the pages fetched so far and resets when the sort or the filter changes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -71,9 +72,10 @@ class PromptListModel(QAbstractTableModel):
     def total_count(self) -> int:
         return self._total
 
-    def set_store(self, store: Store | None) -> None:
+    def set_store(self, store: Store | None, prompt_filter: PromptFilter | None = None) -> None:
+        """Show `store` (through `prompt_filter`): one reload, as a project opens."""
         self._store = store
-        self._filter = None
+        self._filter = prompt_filter
         self.reload()
 
     def set_scorer_label(self, scorer: str | None) -> None:
@@ -104,7 +106,8 @@ class PromptListModel(QAbstractTableModel):
         if self._store is not None:
             prompt_filter = self._filter or PromptFilter()
             self._matching = self._store.count_prompt_summaries(prompt_filter)
-            self._total = self._store.count_prompt_summaries(PromptFilter())
+            unfiltered = replace(prompt_filter, scorer=None) == PromptFilter()  # the scorer keeps every row
+            self._total = self._matching if unfiltered else self._store.count_prompt_summaries(PromptFilter())
             # The first page comes with the reset (views would ask for it at once anyway).
             self._rows = self._store.list_prompt_summaries(prompt_filter, self._sort_key, self._descending,
                                                            0, PAGE_SIZE)

@@ -159,8 +159,7 @@ class PromptListPanel(QWidget):
     def _on_project_opened(self) -> None:
         self.selection_ids = None
         self.selection_bar.hide()
-        self.model.set_store(self._context.store)
-        self.model.set_filter(self.current_filter())
+        self.model.set_store(self._context.store, self.current_filter())
 
     def _on_data_changed(self, prompt_id: str) -> None:
         if prompt_id:

@@ -69,5 +69,18 @@ class PromptQueries:
         )
         return [row[0] for row in rows]
 
+    def prompt_ids_by_hash(self, salt: str, seed: int, count: int) -> list[str]:
+        """The `count` prompt ids that rank lowest under sha256(salt, seed, id) joined by U+001F (its first
+        8 bytes as a big-endian number, ties by id), sorted by id: backend.training.splits' order, whose
+        first 16 hex digits compare as that number does."""
+        if count <= 0:
+            return []
+        rows = self._db.rows(
+            "SELECT id FROM (SELECT id FROM prompts ORDER BY substr(sha256(concat($salt, chr(31), "
+            "CAST($seed AS VARCHAR), chr(31), id)), 1, 16), id LIMIT $count) ORDER BY id",
+            {"salt": salt, "seed": seed, "count": count},
+        )
+        return [row[0] for row in rows]
+
     def count_prompts(self) -> int:
         return int(self._db.scalar("SELECT count(*) FROM prompts"))

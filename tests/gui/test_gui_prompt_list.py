@@ -121,3 +121,28 @@ def test_a_verdict_refreshes_the_prompt_row_in_place(qtbot, project):
         context.notify_data_changed(project.p1)
     assert panel.model.data(panel.model.index(0, STATE_COLUMN)) == "curated"
     assert panel.count_label.text() == "3 of 3 prompts"
+
+
+def test_opening_a_project_reads_the_prompt_list_once(qtbot, project, monkeypatch):
+    """One page and one count as a project opens (it was two of each: set_store then set_filter, and
+    the unfiltered total counted again); a filter still counts its matches and the total apart."""
+    calls = {"list": 0, "count": 0}
+    store = project.store
+
+    def counting(key, original):
+        def counted(*args, **kwargs):
+            calls[key] += 1
+            return original(*args, **kwargs)
+        return counted
+
+    monkeypatch.setattr(store, "list_prompt_summaries", counting("list", store.list_prompt_summaries))
+    monkeypatch.setattr(store, "count_prompt_summaries", counting("count", store.count_prompt_summaries))
+    context = ProjectContext()
+    panel = PromptListPanel(context)
+    qtbot.addWidget(panel)
+    context.open_store(store)
+    assert calls == {"list": 1, "count": 1}
+    assert panel.count_label.text() == "3 of 3 prompts"
+    panel.state_combo.setCurrentIndex(panel.state_combo.findData("new"))
+    assert calls == {"list": 2, "count": 3}
+    assert panel.count_label.text() == "1 of 3 prompts"

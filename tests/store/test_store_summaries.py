@@ -105,3 +105,34 @@ def test_undecided_nodes_filter_and_curation_progress(project):
     assert ids(project.list_prompt_summaries(PromptFilter(has_undecided=True))) == [HAIKU.id]
     assert project.curation_progress() == (1, 2)
     assert ids(project.list_prompt_summaries(PromptFilter(prompt_ids=(HAIKU.id, PERCENT.id)))) == [HAIKU.id, PERCENT.id]
+
+
+def _stats_tables(store):
+    """Every row of the cached aggregate tables, in a stable order."""
+    return {table: store._db.rows(f"SELECT * FROM {table} ORDER BY ALL")
+            for table in ("prompt_stats", "prompt_scorer_stats", "answer_rewards")}
+
+
+def test_refreshing_some_prompts_drops_only_their_stale_scorer_stats(project):
+    """A scorer whose scores are gone loses its stats row on the touched prompts only; the touched
+    prompts' rows then equal a rebuild from scratch and the untouched prompts' rows stay as they were."""
+    from backend.domain import Score
+    from tests.store.builders import T0
+
+    project.add_scores([Score("r1", "c", 7.0, created_at=T0), Score("r2", "c", 8.0, created_at=T0)])
+    before = _stats_tables(project)
+    assert {(p, s) for p, s, *_ in before["prompt_scorer_stats"]} == {
+        (SODA.id, "a"), (SODA.id, "c"), (HAIKU.id, "a"), (HAIKU.id, "b"), (HAIKU.id, "c")}
+    project._db.execute("DELETE FROM scores WHERE scorer = 'c'")  # as if scorer c's scores were withdrawn
+    project.refresh_prompt_stats([HAIKU.id])
+    refreshed = _stats_tables(project)
+    for table in ("prompt_stats", "prompt_scorer_stats", "answer_rewards"):
+        project._db.execute(f"DELETE FROM {table}")
+    project.refresh_prompt_stats()
+    rebuilt = _stats_tables(project)
+    for table, rows in refreshed.items():
+        assert [r for r in rows if HAIKU.id in r] == [r for r in rebuilt[table] if HAIKU.id in r], table
+        assert [r for r in rows if HAIKU.id not in r] == [r for r in before[table] if HAIKU.id not in r], table
+    assert (SODA.id, "c") in {(p, s) for p, s, *_ in refreshed["prompt_scorer_stats"]}  # untouched: kept
+    assert (HAIKU.id, "c") not in {(p, s) for p, s, *_ in refreshed["prompt_scorer_stats"]}
+    assert (SODA.id, "c") not in {(p, s) for p, s, *_ in rebuilt["prompt_scorer_stats"]}
