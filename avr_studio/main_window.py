@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         self.central_tabs.addTab(self.compare_panel, "Compare")
         self.central_tabs.addTab(self.tree_picture_panel, "Tree Picture")
         self.central_tabs.addTab(self.reward_plot_panel, "Reward Debugging")
-        # Training runs in the worker; its controller advances a stage's jobs (backend.training.stages).
+        # Training runs in the worker; its controller advances a stage's jobs (backend.worker.training_stages).
         self.training = TrainingController(self.context, self)
         self.training_panel = TrainingPanel(self.context, self.training)
         self.before_after_panel = BeforeAfterPanel(self.context, self.training)

@@ -1,5 +1,5 @@
 """Runs training stages, evaluations and merges from the app: the same steps as `avr-studio train | eval |
-merge` (`backend.training.stages`, `backend.training.before_after`), each step a job of the app's worker,
+merge` (`backend.worker.training_stages`, `backend.worker.before_after`), each step a job of the app's worker,
 advanced when the worker says the step's job ended.
 
 Everything here runs on the UI thread but only briefly (preparing a run writes its Parquet snapshot;
@@ -19,8 +19,8 @@ from PySide6.QtCore import QObject, Signal
 from avr_studio.context import ProjectContext
 from backend import protocol
 from backend.errors import UserError
-from backend.training import stages
 from backend.training.records import event_of
+from backend.worker import training_stages as stages
 
 SYNC_INTERVAL_S = 5.0
 
@@ -162,7 +162,7 @@ class TrainingController(QObject):
     def evaluate(self, run_id: str, against: str = "base", prompts: int | None = None, scorer=None) -> str:
         """Start a before / after evaluation of a finished run; returns its id."""
         from avr_studio.app_settings import load_app_settings
-        from backend.training.before_after import prepare_evaluation
+        from backend.worker.before_after import prepare_evaluation
 
         generator = replace(load_app_settings().model, name="")
         plan = prepare_evaluation(self.store, run_id, against, prompts, scorer, generator)
@@ -174,7 +174,7 @@ class TrainingController(QObject):
     def merge(self, run_id: str, out_dir: Path | str) -> str:
         """Save a finished run as a plain model folder (a job of the worker); returns the job id."""
         from backend.job_requests import MergeRequest
-        from backend.training.before_after import finished_generator_run
+        from backend.worker.before_after import finished_generator_run
 
         run = finished_generator_run(self.store, run_id)
         out = Path(out_dir).expanduser().resolve()
@@ -234,7 +234,7 @@ class TrainingController(QObject):
         self._advance()
 
     def _evaluation_ended(self, job_id: str, status: str) -> None:
-        from backend.training.before_after import sync_evaluation
+        from backend.worker.before_after import sync_evaluation
 
         evaluation_id = self._evaluations.pop(job_id)
         if self.context.jobs_service is not None:

@@ -17,7 +17,7 @@ LIGHT_MODULES = [
     "backend.cli.io_cmds", "backend.cli.worker_cmds", "backend.cli.curation_cmds", "backend.curation.derived",
     "backend.curation.annotations", "backend.curation.prompt_trees", "backend.worker.submission",
     "backend.worker.request_builders", "backend.worker.ingest", "backend.worker.job_session",
-    "backend.worker.client", "backend.cli.train_cmds", "backend.training.stages", "backend.training.before_after",
+    "backend.worker.client", "backend.cli.train_cmds", "backend.worker.training_stages", "backend.worker.before_after",
     "backend.training.runs", "backend.training.records",
 ]
 

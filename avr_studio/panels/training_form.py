@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from backend.config import EMBEDDED_MODEL
 from backend.training.config import PRESETS, SFT_LOSS_TURNS, STAGE_PHASES, preset_defaults
-from backend.training.stages import StageOptions
+from backend.worker.training_stages import StageOptions
 
 STAGES = (("1", "Stage I — RSFT, new trees, DPO"), ("2", "Stage II — chains, long-thought SFT, sampled thoughts, DPO"),
           ("reward", "Reward model from your verdicts"))

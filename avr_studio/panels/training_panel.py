@@ -36,8 +36,8 @@ from avr_studio.panels.training_form import TrainingForm
 from avr_studio.training_controller import TrainingController
 from backend import protocol
 from backend.errors import UserError
-from backend.training import stages
 from backend.training.events import TrainingEvent
+from backend.worker import training_stages as stages
 
 PLAN_DELAY_MS = 250  # the plan is computed again this long after the last change of a field
 

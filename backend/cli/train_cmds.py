@@ -1,7 +1,7 @@
 """`avr-studio train | runs | eval | merge`: training stages, the project's runs, before / after, and a run
 saved as a plain model folder.
 
-`train` walks the stage's phases with `backend.training.stages` (as the app's Training panel does): each
+`train` walks the stage's phases with `backend.worker.training_stages` (as the app's Training panel does): each
 phase is one worker job, prepared with `backend.worker.submission.prepare_job` and run in a worker of its
 own with a progress bar; the run folders are synced into the store as they train. Killed, it continues where
 it stopped when run again with the same options.
@@ -115,7 +115,7 @@ def _cap(value: int | str) -> int | None:
 
 # -- train --------------------------------------------------------------------------------------------
 def stage_options(args: argparse.Namespace, store):
-    from backend.training.stages import StageOptions, default_base
+    from backend.worker.training_stages import StageOptions, default_base
 
     settings = {key: value for key, value in (("max_steps", args.max_steps), ("epochs", args.epochs),
                                                ("learning_rate", args.lr), ("max_length", args.max_length),
@@ -134,7 +134,7 @@ def stage_options(args: argparse.Namespace, store):
 
 def run_train(args: argparse.Namespace) -> int:
     from backend.cli.opening import open_project
-    from backend.training import stages
+    from backend.worker import training_stages as stages
 
     with open_project(args.project) as store:
         options = stage_options(args, store)
@@ -174,7 +174,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _prepare_only(store, stage_run) -> int:
-    from backend.training import stages
+    from backend.worker import training_stages as stages
 
     step = _next_step(store, stage_run)
     if step is None:
@@ -192,7 +192,7 @@ def _prepare_only(store, stage_run) -> int:
 
 def _next_step(store, stage_run):
     """The stage's next step; a phase that cannot start (too little data) ends the stage as failed."""
-    from backend.training import stages
+    from backend.worker import training_stages as stages
 
     try:
         return stages.next_step(store, stage_run)
@@ -203,7 +203,7 @@ def _next_step(store, stage_run):
 
 def _run_step(store, stage_run, step, python: str) -> str:
     """Run one step's job to its end; returns its status (a failure becomes a UserError with what to do)."""
-    from backend.training import stages
+    from backend.worker import training_stages as stages
     from backend.worker.job_session import run_prepared_job
     from backend.worker.submission import prepare_job, resume_job
 
@@ -276,7 +276,7 @@ def run_runs(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from backend.cli.opening import open_project
     from backend.config import ModelSpec
-    from backend.training import before_after
+    from backend.worker import before_after
     from backend.worker.job_session import run_prepared_job
     from backend.worker.request_builders import checked
     from backend.worker.submission import prepare_job
@@ -318,7 +318,7 @@ def run_eval(args: argparse.Namespace) -> int:
 def run_merge(args: argparse.Namespace) -> int:
     from backend.cli.opening import open_project
     from backend.job_requests import MergeRequest
-    from backend.training.before_after import finished_generator_run
+    from backend.worker.before_after import finished_generator_run
     from backend.worker.job_session import run_prepared_job
     from backend.worker.submission import prepare_job
 

@@ -6,4 +6,8 @@ reads), `estimate`, `evaluation` (before/after arithmetic), `events`, `run_folde
 `stage2_data`. Heavy ones load torch and TRL inside their functions and run in the worker (or under
 `accelerate launch`): `trainer.train_run` dispatches to `sft`, `dpo` or `reward`; `models` resolves and
 merges bases.
+
+What chains a stage's phases as worker jobs, and before / after, submit to the worker, so they live
+there (`backend.worker.training_stages`, `backend.worker.before_after`, `backend.worker.thought_pairs`):
+this package never imports the worker.
 """

@@ -215,7 +215,7 @@ def test_a_stage_trains_in_the_worker_with_live_curves_while_curation_goes_on(qt
 
 
 def test_a_finished_stage_in_the_store_is_offered_as_a_base_and_an_interrupted_one_can_continue(qtbot, curated):
-    from backend.training.stages import StageOptions, StageRun, save_stage
+    from backend.worker.training_stages import StageOptions, StageRun, save_stage
 
     options = StageOptions(stage="1", base=str(tiny_chat_model_dir()))
     save_stage(curated, StageRun(id="s1", options=options, steps={"rsft": {"run_id": "gone"}}, status="failed"))

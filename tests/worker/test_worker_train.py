@@ -212,7 +212,7 @@ def test_stage2_chains_trains_on_long_thoughts_and_samples_new_ones_with_the_sft
                     if n.job_id == thoughts_job.id]
         assert len(thoughts) == 2 * 5 and {n.kind for n in thoughts} == {"long_thought"}
         assert store.pairs(kind="long_thought") == []
-        from backend.training.stages import stage_runs
+        from backend.worker.training_stages import stage_runs
 
         [stage] = stage_runs(store)
         assert stage.status == "failed" and stage.steps["thoughts"]["prompts_done"] == 2

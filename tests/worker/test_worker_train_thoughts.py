@@ -16,12 +16,12 @@ from backend.engines.base import Engine, GenResult
 from backend.job_requests import SampleThoughtsRequest
 from backend.store import Store
 from backend.training.records import THOUGHT_PAIR, pair_of
-from backend.training.thought_pairs import store_thought_pairs
 from backend.worker.context import JobContext
 from backend.worker.ingest import ingest_journal
 from backend.worker.jobs import common, sample_thoughts
 from backend.worker.journal import read_records
 from backend.worker.submission import prepare_job
+from backend.worker.thought_pairs import store_thought_pairs
 
 P1, P2 = Prompt.from_text("What is 3 times 4?"), Prompt.from_text("Name a primary colour.")
 

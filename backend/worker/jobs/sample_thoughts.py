@@ -5,7 +5,7 @@ reference answer, and choose the prompt's long-thought DPO pair (`backend.traini
 Prompts are done a few at a time (their samples generated in one batch); each finished prompt is journalled
 whole: its thought nodes, their scores (of the final answer), and one `thought_pair` record (the pair, or
 none when the method's gate drops it). A resumed job skips the prompts that have that record. The process
-owning the database stores the pairs (`backend.training.thought_pairs`).
+owning the database stores the pairs (`backend.worker.thought_pairs`).
 """
 
 from __future__ import annotations

@@ -360,7 +360,7 @@ def job_ended(store: Store, stage_run: StageRun, step: Step, job_dir: Path | str
     """After a step's job (its journal already ingested): store what only the training side stores (the
     run's rows, the long-thought pairs), and end the stage unless the job finished."""
     from backend.training.runs import sync_run
-    from backend.training.thought_pairs import store_thought_pairs
+    from backend.worker.thought_pairs import store_thought_pairs
 
     if isinstance(step, TrainStep):
         run = sync_run(store, step.run_id)
@@ -389,7 +389,7 @@ def _record(store: Store, stage_run: StageRun, phase: str, **values: Any) -> Non
 
 def _generation_request(store: Store, stage_run: StageRun, phase: str) -> JobRequest | None:
     from backend.presets import default_preset_for
-    from backend.training.before_after import plain_base, training_scorer
+    from backend.worker.before_after import plain_base, training_scorer
     from backend.worker.request_builders import chain_request, checked, generation_choice, stage1_request
 
     options = stage_run.options
