@@ -110,12 +110,18 @@ class TrainingPanel(QWidget):
         live.addWidget(self.interrupted_box)
         live.addWidget(self.plan_label)
         live.addLayout(status)
-        live.addWidget(self.curves, 1)
+        live.addStretch(1)
+        # The curves get the panel's whole width: beside the settings each plot was ~100 px wide and its
+        # title was cut ("Lo", "Reward c").
+        curves_box = QGroupBox("Curves")
+        curves_layout = QVBoxLayout(curves_box)
+        curves_layout.setContentsMargins(4, 4, 4, 4)
+        curves_layout.addWidget(self.curves)
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(settings_box)
         top.addWidget(live_box)
-        top.setStretchFactor(1, 3)
+        top.setStretchFactor(1, 2)
 
         self.runs_model = RunsModel(self)
         self.runs_view = QTableView()
@@ -145,9 +151,11 @@ class TrainingPanel(QWidget):
 
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
+        split.addWidget(curves_box)
         split.addWidget(runs_box)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
