@@ -1,6 +1,6 @@
 """Stage I and chains through the OpenAI-server engine (a real local HTTP server): children dispatched as
-parents finish, constrained ratings filled while the engine's event loop is running, and the paper's
-5 samples per criticism counted by the server itself (a failed request counting as one)."""
+parents finish, constrained ratings filled while the engine's event loop is running. The paper's 5 samples per criticism
+through a server are tested in test_worker_criticism_samples.py."""
 
 from collections import Counter
 
@@ -8,13 +8,11 @@ import pytest
 
 from backend import protocol
 from backend.avr.templates import DEFAULT_TEMPLATES
-from backend.config import ChainConfig, ModelSpec, SamplingConfig, TreeConfig
-from backend.domain import Node
-from backend.job_requests import ChainRequest, ChainStart, Stage1Request
+from backend.config import ModelSpec, SamplingConfig
+from backend.job_requests import Stage1Request
 from tests.support.server_fixture import _shared_server, openai_server, rater_server  # noqa: F401 - fixtures
 from tests.support.tiny_models import (
     reference_reward,
-    tiny_chat_model_dir,
     tiny_rater_model_dir,
     tiny_reward_model_dir,
 )
@@ -72,48 +70,3 @@ def _rating_from_the_model(prompt: str, answer: str, criticism: str) -> int | No
         if token.isdigit() and 1 <= int(token) <= 10:
             return int(token)
     return None
-
-
-def _drop_mode_server_model(openai_server):  # noqa: F811
-    # The tiny model never writes "Rating: [[k]]", so in drop mode every sample is unrated.
-    return ModelSpec(name=str(tiny_chat_model_dir()), engine="openai", base_urls=[openai_server.base_url],
-                     rating_mode="drop", max_concurrency=4)
-
-
-def _warning(events) -> str:
-    [text] = [e.text for e in events if isinstance(e, protocol.Log) and e.level == "warning"
-              and "criticisms" in e.text]
-    return text
-
-
-def test_stage1_samples_each_criticism_five_times_in_all_a_failed_request_counting_as_one(
-        worker, openai_server, tmp_path, tiny_scorer):  # noqa: F811
-    answer = Node("y", "p0", "response", "Baking soda cleans and bakes.", model="m")
-    request = Stage1Request(prompts(1), DEFAULT_TEMPLATES, _drop_mode_server_model(openai_server), [tiny_scorer],
-                            SamplingConfig(max_new_tokens=6, seed=0), TreeConfig(), known_nodes=[answer])
-    # The first request fails for good after the engine's 1 + 3 attempts; the 4 after it are unrated.
-    openai_server.control(fail_first=4, reset_stats=True)
-    events = run_to_end(worker, prepared(request, tmp_path))
-    assert openai_server.stats()["requests"] == 4 + 4  # 5 samples of the answer's 2 criticisms, asked together
-    assert records(events, "node") == []
-    summary = events[-1].summary
-    assert (summary["criticisms_dropped"], summary["ratings_unparsed"]) == (2, 4 * 2)
-    warning = _warning(events)
-    assert warning.startswith("No criticism was kept.") and "1 criticism requests failed" in warning
-    assert "dropped 2 criticisms after 5 samples each" in warning
-
-
-def test_a_chain_round_samples_each_criticism_five_times_in_all(worker, openai_server, tmp_path,  # noqa: F811
-                                                                 tiny_scorer):
-    [prompt] = prompts(1)
-    request = ChainRequest([prompt], DEFAULT_TEMPLATES, _drop_mode_server_model(openai_server), tiny_scorer,
-                           SamplingConfig(max_new_tokens=6, seed=0), ChainConfig(rounds=2, start="best"),
-                           starts={prompt.id: ChainStart("y", "Baking soda cleans and bakes.")})
-    openai_server.control(fail_first=4, reset_stats=True)
-    events = run_to_end(worker, prepared(request, tmp_path))
-    assert isinstance(events[-1], protocol.JobFinished), events[-1]
-    assert openai_server.stats()["requests"] == 4 + 4  # round 1 only: nothing was kept, so the chain ends
-    [chain] = records(events, "chain")
-    assert chain["node_ids"] == ["y"] and chain["long_thought_node_id"] is None
-    assert events[-1].summary["criticisms_dropped"] == 2
-    assert "dropped 2 criticisms after 5 samples each" in _warning(events)
