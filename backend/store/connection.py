@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +157,13 @@ class Database:
         cursor.register(name, table)
         try:
             yield name
-        finally:
-            cursor.unregister(name)
+        except BaseException:
+            # A statement that failed inside a transaction aborts it, and DuckDB then refuses even the
+            # unregister ("Current transaction is aborted"): the error that aborted it is the one to raise.
+            with suppress(duckdb.Error):
+                cursor.unregister(name)
+            raise
+        cursor.unregister(name)
 
     @contextmanager
     def id_set(self, name: str, ids: Sequence[str]) -> Iterator[str]:
