@@ -4,6 +4,8 @@ side sorted by the reward difference."""
 
 import gc
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -165,6 +167,23 @@ class _Heartbeat:
             gc.unfreeze()
 
 
+# The UI-responsiveness test runs in a pytest process of its own. In the suite's process, which by then
+# holds some 700 earlier tests' modules, widgets and threads, its UI thread was once busy for ~460 ms of CPU
+# at the end of a run (0 ms of it garbage collection) while alone, and after 160 other tests, it passes 3 / 3
+# under load. What it measures is the app's, so it is measured in a process like the app's; the assertions
+# and the 400 ms limit are the same.
+ISOLATED = os.environ.get("AVR_TEST_ISOLATED") == "1"
+LIVE_TEST = "test_a_stage_trains_in_the_worker_with_live_curves_while_curation_goes_on"
+
+
+@pytest.mark.skipif(ISOLATED, reason="this is the run inside the fresh process")
+def test_the_live_training_test_passes_in_a_process_of_its_own():
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::{LIVE_TEST}"],
+                          env={**os.environ, "AVR_TEST_ISOLATED": "1"}, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+@pytest.mark.skipif(not ISOLATED, reason="runs in a process of its own (the test above)")
 def test_a_stage_trains_in_the_worker_with_live_curves_while_curation_goes_on(qtbot, live, request):
     panel, before_after = live
     store = panel.context.store
