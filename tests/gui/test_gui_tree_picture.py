@@ -60,15 +60,21 @@ def test_boxes_show_reward_gain_colour_and_verdict(project):
     assert GAIN_UP != GAIN_DOWN and QColor(gain_fill(None, 1.0)).name() == "#f5f6f8"
 
 
-def test_side_by_side_under_another_scorer(curation_shell, qtbot):
-    shell = curation_shell
-    store = shell.context.store
-    store.add_scores([Score("r", "other", 0.0), Score("i11", "other", 0.1), Score("i12", "other", 0.8)])
+def _beside_another_scorer(shell, qtbot):
+    """The first prompt's tree picture (Ctrl+4) with the same tree under a second scorer beside it."""
+    shell.context.store.add_scores([Score("r", "other", 0.0), Score("i11", "other", 0.1),
+                                    Score("i12", "other", 0.8)])
     shell.context.notify_data_changed("")
     shell.context.select_prompt(shell.project.p1)
     press(qtbot, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     picture = shell.window.tree_picture_panel
     picture.show_beside(("scorer", "other"))
+    return picture
+
+
+def test_side_by_side_under_another_scorer(curation_shell, qtbot):
+    shell = curation_shell
+    picture = _beside_another_scorer(shell, qtbot)
     assert picture.right_side.isVisible() and picture.right_canvas.trees.scorer == "other"
     assert picture.right_canvas.trees.reward("i12").best and picture.left_canvas.trees.reward("i11").best
     _click(qtbot, picture.right_canvas, "i12")
@@ -132,13 +138,7 @@ def test_fast_on_a_three_by_three_tree_and_a_five_round_chain(qtbot):
 
 def test_two_pictures_side_by_side_each_show_the_whole_tree(curation_shell, qtbot):
     shell = curation_shell
-    store = shell.context.store
-    store.add_scores([Score("r", "other", 0.0), Score("i11", "other", 0.1), Score("i12", "other", 0.8)])
-    shell.context.notify_data_changed("")
-    shell.context.select_prompt(shell.project.p1)
-    press(qtbot, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
-    picture = shell.window.tree_picture_panel
-    picture.show_beside(("scorer", "other"))
+    picture = _beside_another_scorer(shell, qtbot)
 
     def fits(canvas) -> bool:
         size, view = canvas.content_size(), canvas.parentWidget().size()
