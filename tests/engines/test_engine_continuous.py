@@ -133,6 +133,23 @@ def test_ratings_from_the_prefix_store_equal_a_full_forward(engine):
     assert engine.rating_digits([conversation], [criticism]) == full
 
 
+def test_a_rating_prompt_that_leaves_the_stored_sequence_early_still_reuses_its_start(engine):
+    from backend.engines.base import RATING_PROMPT_SUFFIX
+    from backend.engines.loading import chat_prompt
+    from backend.engines.rating import constrained_ratings
+
+    conversation = user("word " * 40 + "Name a city.")
+    engine.generate([GenRequest("c", conversation, sampling=GREEDY)])
+    prompt = chat_prompt(engine.tokenizer, conversation)
+    other = "a criticism the model did not write " * 8  # shares only the conversation with the stored sequence
+    found = engine._continuous_batcher().cached_prefix(prompt + other + RATING_PROMPT_SUFFIX)
+    assert found is not None
+    ids, _saved, cached = found
+    assert 32 <= cached < len(ids) / 2  # less than half, once "more than half" was required
+    full = constrained_ratings(engine.model, engine.tokenizer, [prompt + other.rstrip() + RATING_PROMPT_SUFFIX], "cpu")
+    assert engine.rating_digits([conversation], [other]) == full
+
+
 def test_repetition_penalty_and_nucleus_match_transformers_processors():
     from transformers.generation.logits_process import (
         RepetitionPenaltyLogitsProcessor,
