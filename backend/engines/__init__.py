@@ -9,7 +9,8 @@ from backend.config import ModelSpec
 from backend.engines.base import Engine, GenRequest, GenResult, ListSource, RequestSource
 from backend.errors import UserError
 
-__all__ = ["Engine", "GenRequest", "GenResult", "ListSource", "RequestSource", "make_engine"]
+__all__ = ["Engine", "GenRequest", "GenResult", "ListSource", "RequestSource", "make_engine", "vllm_importable",
+           "vllm_installed"]
 
 
 def make_engine(spec: ModelSpec) -> Engine:
@@ -22,12 +23,11 @@ def make_engine(spec: ModelSpec) -> Engine:
 
         return OpenAIEngine(spec)
     if spec.engine == "vllm":
-        from backend.engines import vllm_server
-        from backend.engines.vllm_engine import VLLMEngine, vllm_available
+        if vllm_importable():
+            from backend.engines.vllm_engine import VLLMEngine
 
-        if vllm_available():
             return VLLMEngine(spec)
-        if vllm_server.available():  # .venv-vllm/ (scripts/setup --vllm): a local server of our own
+        if _vllm_cpu_environment():  # .venv-vllm/ (scripts/setup --vllm): a local server of our own
             from backend.engines.managed_vllm import ManagedVLLMEngine
 
             return ManagedVLLMEngine(spec)
@@ -36,3 +36,22 @@ def make_engine(spec: ModelSpec) -> Engine:
                         "in its own environment and set the worker interpreter to its python, or run "
                         "`vllm serve` and use the openai engine.")
     raise UserError(f"Unknown engine {spec.engine!r}; choose transformers, openai or vllm.")
+
+
+def vllm_installed() -> bool:
+    """Whether the vllm engine can run: vLLM in this environment, or a vLLM-CPU environment of its own
+    (.venv-vllm/ from `scripts/setup --vllm`). Looks at files only: cheap enough for a settings dialog."""
+    return vllm_importable() or _vllm_cpu_environment()
+
+
+def vllm_importable() -> bool:
+    """Whether vLLM is installed in this very environment (the offline engine runs in-process)."""
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
+def _vllm_cpu_environment() -> bool:
+    from backend.engines import vllm_server
+
+    return vllm_server.available()

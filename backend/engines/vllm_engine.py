@@ -7,7 +7,6 @@ loops while finished requests make new ones (a node's children) ready.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
 from backend.config import ModelSpec, SamplingConfig
@@ -20,10 +19,6 @@ from backend.engines.rating import parse_rating_text
 
 _IDLE_POLL_S = 0.02
 _MAX_READY = 100_000  # ask the source for everything it has; vLLM batches internally
-
-
-def vllm_available() -> bool:
-    return importlib.util.find_spec("vllm") is not None
 
 
 class VLLMEngine(Engine):

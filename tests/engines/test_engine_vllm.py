@@ -3,12 +3,11 @@
 import pytest
 
 from backend.config import ModelSpec, SamplingConfig
-from backend.engines import GenRequest, make_engine
-from backend.engines.vllm_engine import vllm_available
+from backend.engines import GenRequest, make_engine, vllm_importable
 from backend.errors import UserError
 
 
-@pytest.mark.skipif(vllm_available(), reason="vLLM is installed here")
+@pytest.mark.skipif(vllm_importable(), reason="vLLM is installed here")
 def test_without_vllm_the_error_says_where_it_lives(tmp_path, monkeypatch):
     monkeypatch.setenv("AVR_VLLM_PYTHON", str(tmp_path / "no-venv" / "bin" / "python"))  # no .venv-vllm either
     with pytest.raises(UserError, match=r"own environment") as error:
@@ -17,7 +16,7 @@ def test_without_vllm_the_error_says_where_it_lives(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed in this environment")
+@pytest.mark.skipif(not vllm_importable(), reason="vLLM is not installed in this environment")
 def test_vllm_generates_n_samples():
     engine = make_engine(ModelSpec(engine="vllm", dtype="bfloat16"))
     result = engine.generate([GenRequest("a", [{"role": "user", "content": "Hi"}], n=2,

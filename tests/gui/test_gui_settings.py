@@ -204,3 +204,31 @@ def test_choosing_a_bigger_model_hides_the_demo_notice(qtbot, monkeypatch):
     assert not shell.window.demo_bar.isVisible()
     assert load_app_settings().model.name == "/models/llama-3-8b-instruct"
     assert shell.controller.settings.model.name != EMBEDDED_MODEL
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_the_vllm_engine_is_offered_only_where_it_is_installed(qtbot, monkeypatch, installed):
+    from avr_studio.dialogs import settings_dialog
+
+    monkeypatch.setattr(settings_dialog, "vllm_installed", lambda: installed)
+    widget = SettingsDialog(load_app_settings())
+    qtbot.addWidget(widget)
+    index = widget.engine.findText("vllm")
+    assert widget.engine.model().item(index).isEnabled() == installed
+    tip = widget.engine.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    assert ("scripts/setup --vllm" in tip) != installed
+    widget.engine.setFocus()
+    qtbot.keyClick(widget.engine, Qt.Key.Key_End)  # the last choice a person can reach with the keys
+    assert widget.engine.currentText() == ("vllm" if installed else "openai")
+
+
+def test_a_stored_vllm_choice_stays_visible_where_vllm_is_missing(qtbot, monkeypatch):
+    from avr_studio.dialogs import settings_dialog
+
+    monkeypatch.setattr(settings_dialog, "vllm_installed", lambda: False)
+    settings = load_app_settings()
+    settings.model = ModelSpec(name=EMBEDDED_MODEL, engine="vllm")
+    widget = SettingsDialog(settings)
+    qtbot.addWidget(widget)
+    assert widget.engine.currentText() == "vllm"
+    assert widget.engine.model().item(widget.engine.currentIndex()).isEnabled()
