@@ -12,10 +12,10 @@ Prints tokens/s of each, their ratio (goal >= 0.95) and peak RSS.
 trees: the first N demo prompts -> full Stage I trees (1 response -> 2 criticisms -> 2 improvements
 each) driven by the worker's own Stage I dispatcher, with the settings of `avr-studio generate` (small-model
 templates, 256 new tokens, constrained ratings), through the in-process engine and through a vLLM-CPU
-server (`--server-url`, or `--start-vllm` to launch one from .venv-vllm), alternating A, B, A, B so that
-a busy moment hits both. Prints trees/min of each, the ratio per round, best and median (goal >= 0.9),
-the ratio of the rounds' totals (the two engines sample different texts, so single rounds differ in
-length), and the projected Grow Trees time for 8 prompts (generation + likelihood scoring; goal < 5 min).
+server (`--server-url`, or `--start-vllm` to launch one from .venv-vllm), alternating A B, B A, ... after
+the same idle pause (`--settle`), so that a busy moment hits both. Prints trees/min of each, the ratio
+per round, best and median (goal >= 0.9), the ratio of the rounds' totals (the two engines sample
+different texts, so single rounds differ in length), and the projected Grow Trees time for 8 prompts (generation + likelihood scoring; goal < 5 min).
 """
 
 from __future__ import annotations
@@ -270,10 +270,16 @@ def bench_trees(args) -> None:
         served.generate(warm)
         rows = []
         last_job = BenchJob()
+        engines = [("in-process", local), ("vLLM-CPU", served)]
         for round_ in range(args.rounds):
             seed = 1000 + round_
             pair = {}
-            for label, engine in (("in-process", local), ("vLLM-CPU", served)):
+            # A B, B A, ...: on these machines a run right after vLLM started or ran is slower whatever
+            # runs (in-process, seed 1000: 38-40 s alone, 45-47 s in the two minutes after vLLM's start or
+            # a vLLM round, same 5560 tokens; the kernel's memory monitor works on what vLLM touched), so
+            # each engine goes first in half the rounds and every run starts after the same idle pause.
+            for label, engine in engines if round_ % 2 == 0 else engines[::-1]:
+                time.sleep(args.settle)
                 before = load("")
                 job = BenchJob()
                 seconds, nodes, tokens = grow_trees(engine, prompts, seed, args.tree_max_new_tokens, job)
@@ -327,6 +333,8 @@ def main() -> None:
     parser.add_argument("--server-model", default="", help="the served model name at --server-url")
     parser.add_argument("--server-max-tokens", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--settle", type=float, default=30.0,
+                        help="trees: idle seconds before each engine's run, the same for both")
     parser.add_argument("--tree-prompts", type=int, default=8, help="demo prompts grown into trees (--part trees)")
     parser.add_argument("--tree-max-new-tokens", type=int, default=256, help="token budget per node (--part trees; "
                         "the default of avr-studio generate)")
