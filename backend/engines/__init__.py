@@ -23,11 +23,13 @@ def make_engine(spec: ModelSpec) -> Engine:
 
         return OpenAIEngine(spec)
     if spec.engine == "vllm":
+        from backend.engines import vllm_server  # standard library only: cheap
+
         if vllm_importable():
             from backend.engines.vllm_engine import VLLMEngine
 
             return VLLMEngine(spec)
-        if _vllm_cpu_environment():  # .venv-vllm/ (scripts/setup --vllm): a local server of our own
+        if vllm_server.available():  # .venv-vllm/ (scripts/setup --vllm): a local server of our own
             from backend.engines.managed_vllm import ManagedVLLMEngine
 
             return ManagedVLLMEngine(spec)
@@ -41,7 +43,9 @@ def make_engine(spec: ModelSpec) -> Engine:
 def vllm_installed() -> bool:
     """Whether the vllm engine can run: vLLM in this environment, or a vLLM-CPU environment of its own
     (.venv-vllm/ from `scripts/setup --vllm`). Looks at files only: cheap enough for a settings dialog."""
-    return vllm_importable() or _vllm_cpu_environment()
+    from backend.engines import vllm_server
+
+    return vllm_importable() or vllm_server.available()
 
 
 def vllm_importable() -> bool:
@@ -49,9 +53,3 @@ def vllm_importable() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("vllm") is not None
-
-
-def _vllm_cpu_environment() -> bool:
-    from backend.engines import vllm_server
-
-    return vllm_server.available()

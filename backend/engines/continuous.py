@@ -24,7 +24,7 @@ from backend.engines.row_attention import runs_of_equal_length, use_row_attentio
 from backend.engines.sampler import TokenSampler, row_seed
 from backend.engines.slot_cache import DecodePlan, PrefillPlan, SlotCache
 
-_MIN_REUSED_PREFIX = 32  # stored tokens worth a one-row forward of the rest; fewer: the prompt joins the batched full forward
+_MIN_REUSED_PREFIX = 32  # fewer stored tokens: the rating prompt joins the batched full forward instead
 _IDLE_POLL_S = 0.02  # a source with nothing ready yet (fed from another thread) is polled this often
 
 
