@@ -62,16 +62,26 @@ def _combo(items: tuple[str, ...], current: str) -> QComboBox:
     return combo
 
 
-def _offer_vllm_only_when_installed(combo: QComboBox) -> None:
+def _offer_vllm_only_when_installed(combo: QComboBox) -> bool:
     """Grey out the vllm engine where it cannot run (a greyed item is skipped by the arrow keys too),
-    unless it is the stored choice: that stays visible so the person sees what was chosen."""
+    unless it is the stored choice: that stays visible so the person sees what was chosen.
+    Returns whether vLLM is installed."""
     index = combo.findText("vllm")
     installed = vllm_installed()
     combo.setItemData(index, VLLM_READY_TIP if installed else VLLM_MISSING_TIP, Qt.ItemDataRole.ToolTipRole)
-    if installed:
-        return
-    if combo.currentIndex() != index:
+    if not installed and combo.currentIndex() != index:
         combo.model().item(index).setEnabled(False)
+    return installed
+
+
+def _engine_note(engine: str, vllm_is_installed: bool) -> str:
+    """The line under the engine: a tooltip alone never reaches a person who works with the keys."""
+    if vllm_is_installed:
+        return ""
+    if engine == "vllm":
+        return ("vLLM is not installed here: run scripts/setup --vllm, or set the worker interpreter to a "
+                "Python that has vLLM.")
+    return "vllm: not installed (scripts/setup --vllm adds it)."
 
 
 def _help(config: type, name: str) -> str:
@@ -142,8 +152,20 @@ class SettingsDialog(QDialog):
         self.model_name.setPlaceholderText(f"{EMBEDDED_MODEL}, a model folder, or a server model name")
         self._checked_row(form, "Model", "model.name", PathRow(self.model_name, folder_chooser(self, "Model folder")))
         self.engine = _combo(ENGINE_KINDS, model.engine)
-        _offer_vllm_only_when_installed(self.engine)
+        vllm_is_installed = _offer_vllm_only_when_installed(self.engine)
         self._checked_row(form, "Engine", "model.engine", self.engine)
+        self.engine_note = QLabel()
+        self.engine_note.setObjectName("engineNote")
+        self.engine_note.setWordWrap(True)
+        self.engine_note.setStyleSheet("color: gray;")
+        form.addRow("", self.engine_note)
+
+        def show_engine_note(engine: str) -> None:
+            self.engine_note.setText(_engine_note(engine, vllm_is_installed))
+            self.engine_note.setVisible(bool(self.engine_note.text()))
+
+        show_engine_note(self.engine.currentText())
+        self.engine.currentTextChanged.connect(show_engine_note)
         self.base_urls = QLineEdit(" ".join(model.base_urls))
         self.base_urls.setPlaceholderText("http://127.0.0.1:8000/v1 (several: separate with spaces)")
         self._checked_row(form, "Server base URLs", "model.base_urls", self.base_urls)

@@ -217,6 +217,9 @@ def test_the_vllm_engine_is_offered_only_where_it_is_installed(qtbot, monkeypatc
     assert widget.engine.model().item(index).isEnabled() == installed
     tip = widget.engine.itemData(index, Qt.ItemDataRole.ToolTipRole)
     assert ("scripts/setup --vllm" in tip) != installed
+    # the same hint in words on the dialog, for a person who never hovers
+    assert ("scripts/setup --vllm" in widget.engine_note.text()) != installed
+    assert widget.engine_note.isHidden() == installed
     widget.engine.setFocus()
     qtbot.keyClick(widget.engine, Qt.Key.Key_End)  # the last choice a person can reach with the keys
     assert widget.engine.currentText() == ("vllm" if installed else "openai")
@@ -232,3 +235,6 @@ def test_a_stored_vllm_choice_stays_visible_where_vllm_is_missing(qtbot, monkeyp
     qtbot.addWidget(widget)
     assert widget.engine.currentText() == "vllm"
     assert widget.engine.model().item(widget.engine.currentIndex()).isEnabled()
+    assert "vLLM is not installed here" in widget.engine_note.text()
+    widget.engine.setCurrentText("transformers")
+    assert widget.engine_note.text().startswith("vllm: not installed")
