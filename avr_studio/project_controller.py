@@ -22,6 +22,7 @@ from avr_studio.dialogs.shortcuts_dialog import ShortcutsDialog
 from avr_studio.jobs_service import JobsService
 from avr_studio.main_window import MainWindow
 from backend.curation.ranking import pin_ranking_scorer, ranking_scorer
+from backend.engines.loading import generator_problem, scorer_problem
 from backend.errors import UserError
 
 LAST_PLACE_SETTING = "last_place"  # project setting: the prompt and node the person was at when it closed
@@ -220,8 +221,10 @@ class ProjectController(QObject):
         scorers = [ranking] if ranking else []
         if self.settings.scorer.label not in scorers:
             scorers.append(self.settings.scorer.label)
-        dialog = GrowTreesDialog(self.jobs_service.generation_speed(self.settings.model.name), without_tree,
-                                 scorers, self.window)
+        model, scorer = self.settings.model, self.settings.scorer
+        problem = generator_problem(model.name, model.engine) or scorer_problem(scorer.kind, scorer.model)
+        dialog = GrowTreesDialog(self.jobs_service.generation_speed(model.name), without_tree, scorers,
+                                 f"{model.name} · {model.engine}", problem, self.window)
         if not run_modal(dialog):
             return
         prompt_ids = demo.prompts_without_trees(store, dialog.count)

@@ -1,6 +1,7 @@
 """Grow Trees: how many prompts without a tree to grow one for (2 at first), with an estimate of how
 long that takes from the speed measured on this project's last tree job (`job_labels.GenerationSpeed`),
-and the scorers the trees will be scored by."""
+the generator and the scorers the trees will be made and scored by. A generator or scorer folder that
+cannot load is named here and Grow stays disabled: the job would only fail once its worker starts."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ DEFAULT_PROMPTS = 2  # a couple of minutes on the bundled model: something to cu
 class GrowTreesDialog(QDialog):
     """Pick a number of prompts; the estimate follows the number as it changes."""
 
-    def __init__(self, speed: GenerationSpeed, without_tree: int, scorers: list[str],
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, speed: GenerationSpeed, without_tree: int, scorers: list[str], generator: str = "",
+                 problem: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Grow Trees")
         self.setMinimumWidth(460)
@@ -33,16 +34,25 @@ class GrowTreesDialog(QDialog):
                       f"1 answer, 2 criticisms and 4 improvements ({NODES_PER_TREE} nodes).")
         note.setWordWrap(True)
         form.addRow("", note)
+        if generator:
+            form.addRow("Made by", QLabel(generator))
         form.addRow("Scored by", QLabel(scorer_text))
         form.addRow("Takes about", self.estimate_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Grow")
+        self.grow_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.grow_button.setText("Grow")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.basis_label)
+        self.problem_label = QLabel(f"{problem}\nFix it in File → Settings (Ctrl+,).", wordWrap=True)
+        self.problem_label.setObjectName("growProblem")
+        self.problem_label.setStyleSheet("color: #b00020;")
+        self.problem_label.setVisible(bool(problem))
+        layout.addWidget(self.problem_label)
         layout.addWidget(buttons)
+        self.grow_button.setEnabled(not problem)
         self.count_spin.valueChanged.connect(lambda _value: self._show_estimate())
         self._show_estimate()
 

@@ -41,6 +41,7 @@ from backend.config import (
     ScorerSpec,
 )
 from backend.engines import vllm_installed
+from backend.engines.loading import generator_problem, scorer_problem
 from backend.presets import PRESET_CHOICES, GenerationPreset, chosen_preset, resolve_preset
 
 DTYPES = ("bfloat16", "float32", "float16")
@@ -318,6 +319,11 @@ class SettingsDialog(QDialog):
         model, scorer = self._values()
         problems = {f"model.{k}": v for k, v in ModelSpec.problems_of(model).items() if k != "rating_mode"}
         problems.update({f"scorer.{k}": v for k, v in ScorerSpec.problems_of(scorer).items()})
+        # A folder that cannot hold a model is caught here, not minutes later when a job loads it.
+        for name, problem in (("model.name", generator_problem(model["name"], model["engine"])),
+                              ("scorer.model", scorer_problem(scorer["kind"], scorer["model"]))):
+            if problem:
+                problems.setdefault(name, problem)
         try:
             resolve_preset(self.preset.currentText(), self._model_name(), self._generation_values())
         except ConfigError as exc:

@@ -35,6 +35,44 @@ def read_model_config(folder: Path) -> dict[str, Any]:
     return config
 
 
+def folder_problem(folder: Path) -> str | None:
+    """read_model_config's message for a folder that cannot hold a model, None for one that can (file
+    checks only: cheap enough to run on every keystroke of a settings field)."""
+    try:
+        read_model_config(folder)
+    except ModelLoadError as error:
+        return str(error)
+    return None
+
+
+def _looks_like_a_path(name: str) -> bool:
+    return name.startswith(("/", "~", "./", "../")) or "\\" in name
+
+
+def generator_problem(name: str, engine: str) -> str | None:
+    """Why the generator `name` cannot load with `engine`, from file checks; None when it can, or when
+    only a server can tell. The transformers engine and the vLLM server the worker starts read a local
+    folder; vLLM in-process also takes a hub id, so only a name written as a path is checked for it."""
+    from backend.engines.embedded import EMBEDDED_ALIASES
+
+    name = name.strip()
+    if engine == "openai" or name in EMBEDDED_ALIASES:
+        return None
+    if engine == "vllm" and not _looks_like_a_path(name):
+        return None
+    return folder_problem(Path(name).expanduser())
+
+
+def scorer_problem(kind: str, model: str) -> str | None:
+    """Why a reward scorer of `kind` cannot load `model` (a folder unless 'embedded'), from file checks."""
+    model = model.strip()
+    if kind == "server" or (kind != "classifier" and model in ("", "embedded")):
+        return None
+    if not model:
+        return "A classifier scorer needs the folder of a reward model (AutoModelForSequenceClassification)."
+    return folder_problem(Path(model).expanduser())
+
+
 def architectures(config: dict[str, Any]) -> list[str]:
     return [str(a) for a in config.get("architectures") or []]
 

@@ -96,11 +96,29 @@ def resume_job(store, job_id: str | None = None) -> PreparedJob:
         raise UserError(f"job {job.id} is {job.status}; only an interrupted, failed or cancelled job (or one whose "
                         "requests partly failed) can be resumed")
     request = _refreshed(store, _read_request(job_dir, job.id))
+    problem = _model_problem(request)
+    if problem:
+        raise UserError(f"job {job.id} cannot run again as it was asked: {problem} Put the folder back, or start "
+                        "a new job with the model of Settings.")
     temp = job_dir / f".{REQUEST_NAME}.tmp"
     temp.write_text(json.dumps(protocol.encode_request(request), ensure_ascii=False), encoding="utf-8")
     temp.replace(job_dir / REQUEST_NAME)
     store.update_job(job.id, "queued", None)
     return PreparedJob(job.id, job.kind, job_dir)
+
+
+def _model_problem(request: JobRequest) -> str | None:
+    """Why a generator or scorer the request names cannot load (a folder moved or deleted since the job
+    ran, say), from file checks; resuming such a job would only fail again once its worker starts."""
+    from backend.config import ModelSpec, ScorerSpec
+    from backend.engines.loading import generator_problem, scorer_problem
+
+    model = getattr(request, "model", None)
+    if isinstance(model, ModelSpec) and (problem := generator_problem(model.name, model.engine)):
+        return problem
+    scorers = [*(getattr(request, "scorers", None) or []), getattr(request, "scorer", None)]
+    return next((problem for scorer in scorers if isinstance(scorer, ScorerSpec)
+                 and (problem := scorer_problem(scorer.kind, scorer.model))), None)
 
 
 def _job_to_resume(store, job_id: str | None) -> Job:

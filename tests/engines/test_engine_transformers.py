@@ -117,3 +117,19 @@ def test_a_config_without_weights_names_the_missing_files(tmp_path):
 def test_a_reward_classifier_is_refused_as_a_generator():
     with pytest.raises(ModelLoadError, match="reward classifier"):
         make_engine(ModelSpec(name=str(tiny_reward_model_dir()), dtype="float32"))
+
+
+def test_the_file_check_settings_run_gives_the_loaders_message_without_loading(tmp_path):
+    from backend.engines.loading import generator_problem, scorer_problem
+
+    missing = str(tmp_path / "nope")
+    assert "does not exist" in generator_problem(missing, "transformers")
+    assert "does not exist" in generator_problem(missing, "vllm")  # written as a path: checked for vLLM too
+    assert generator_problem("meta-llama/Llama-3.1-8B-Instruct", "vllm") is None  # a hub id vLLM may hold
+    assert generator_problem("any-served-name", "openai") is None
+    assert generator_problem("embedded", "transformers") is None
+    assert "no config.json" in generator_problem(str(tmp_path), "transformers")
+    assert "does not exist" in scorer_problem("likelihood", missing)
+    assert scorer_problem("likelihood", "embedded") is None and scorer_problem("server", "x") is None
+    assert "needs the folder" in scorer_problem("classifier", "")
+    assert scorer_problem("classifier", str(tiny_reward_model_dir())) is None

@@ -83,3 +83,33 @@ def test_the_grow_trees_dialog_estimates_from_the_measured_speed(qtbot):
     qtbot.keyClick(measured.count_spin, Qt.Key.Key_Up)  # 3 prompts: 3 x 7 x 200 / 7 + 20 = 620 s
     assert round(measured.estimate_seconds()) == 620 and "Measured" in measured.basis_label.text()
     assert measured.result() == QDialog.DialogCode.Rejected
+
+
+def test_grow_trees_names_a_model_folder_that_cannot_load_and_starts_nothing(curation_shell, qtbot, monkeypatch,
+                                                                             tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from backend.config import ModelSpec
+
+    shell = curation_shell
+    shell.controller.settings.model = ModelSpec(name=str(tmp_path / "moved-model"))
+    sent, seen = [], {}
+    monkeypatch.setattr(shell.jobs_service, "submit", lambda request: sent.append(request) or "stage1-test")
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, GrowTreesDialog):
+            QTimer.singleShot(20, answer)
+            return
+        seen["problem"] = dialog.problem_label.text() if dialog.problem_label.isVisibleTo(dialog) else ""
+        seen["grow"] = dialog.grow_button.isEnabled()
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)  # Grow is disabled: Return starts nothing
+        seen["open after Return"] = dialog.isVisible()
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+
+    QTimer.singleShot(20, answer)
+    press(qtbot, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert "moved-model does not exist" in seen["problem"] and "Settings" in seen["problem"]
+    assert seen["grow"] is False and seen["open after Return"] is True
+    assert sent == []

@@ -15,6 +15,7 @@ from backend.config import EMBEDDED_MODEL, ModelSpec, SamplingConfig, ScorerSpec
 from backend.paths import data_dir
 from backend.presets import resolve_preset
 from tests.gui.screens import save_screenshot
+from tests.support.tiny_models import tiny_chat_model_dir
 
 pytestmark = pytest.mark.usefixtures("own_data_dir")
 
@@ -185,6 +186,7 @@ def test_a_stored_preset_comes_back_into_the_dialog(qtbot):
 
 
 def test_choosing_a_bigger_model_hides_the_demo_notice(qtbot, monkeypatch):
+    model_folder = str(tiny_chat_model_dir())
     shell = build_shell(AppSettings())
     qtbot.addWidget(shell.window)
     shell.window.show()
@@ -194,7 +196,7 @@ def test_choosing_a_bigger_model_hides_the_demo_notice(qtbot, monkeypatch):
     def fake_exec(self):
         opened.append(self)
         save_screenshot(self, "settings_dialog")
-        self.model_name.setText("/models/llama-3-8b-instruct")
+        self.model_name.setText(model_folder)
         self.accept()
 
     monkeypatch.setattr(SettingsDialog, "exec", fake_exec)
@@ -202,7 +204,7 @@ def test_choosing_a_bigger_model_hides_the_demo_notice(qtbot, monkeypatch):
 
     assert len(opened) == 1
     assert not shell.window.demo_bar.isVisible()
-    assert load_app_settings().model.name == "/models/llama-3-8b-instruct"
+    assert load_app_settings().model.name == model_folder
     assert shell.controller.settings.model.name != EMBEDDED_MODEL
 
 
@@ -238,3 +240,24 @@ def test_a_stored_vllm_choice_stays_visible_where_vllm_is_missing(qtbot, monkeyp
     assert "vLLM is not installed here" in widget.engine_note.text()
     widget.engine.setCurrentText("transformers")
     assert widget.engine_note.text().startswith("vllm: not installed")
+
+
+def test_a_model_folder_that_cannot_load_is_named_before_ok(dialog, qtbot, tmp_path):
+    dialog.model_name.setText(str(tmp_path / "no-such-model"))
+    assert "does not exist" in dialog.field_errors["model.name"].text()
+    assert not dialog.ok_button.isEnabled()
+    (tmp_path / "empty").mkdir()
+    dialog.model_name.setText(str(tmp_path / "empty"))
+    assert "no config.json" in dialog.field_errors["model.name"].text()
+    dialog.engine.setCurrentText("openai")  # a server's model name is for the server to judge
+    dialog.base_urls.setText("http://127.0.0.1:8000/v1")
+    assert dialog.field_errors["model.name"].isHidden() and dialog.ok_button.isEnabled()
+    dialog.engine.setCurrentText("transformers")
+    dialog.model_name.setText(str(tiny_chat_model_dir()))
+    assert dialog.field_errors["model.name"].isHidden() and dialog.ok_button.isEnabled()
+
+    dialog.scorer_kind.setCurrentText("classifier")  # its model 'embedded' is no reward model folder
+    assert "does not exist" in dialog.field_errors["scorer.model"].text()
+    assert not dialog.ok_button.isEnabled()
+    dialog.scorer_kind.setCurrentText("likelihood")
+    assert dialog.ok_button.isEnabled()

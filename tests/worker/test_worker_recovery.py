@@ -137,6 +137,28 @@ def test_an_interrupted_job_resumes_and_completes_its_half_grown_tree(project, c
             resume_job(store)
 
 
+def test_a_job_whose_model_folder_is_gone_is_not_resumed_and_says_why(project, tmp_path, capsys):
+    import shutil
+
+    moved = tmp_path / "model-moved-away"
+    shutil.copytree(tiny_chat_model_dir(), moved)
+    with Store.open(project) as store:
+        request = stage1_request(store, select_prompts(store, 1), ModelSpec(name=str(moved), device="cpu"),
+                                 [ScorerSpec()], TreeConfig(), SamplingConfig(max_new_tokens=4), DEFAULT_TEMPLATES)
+        job = prepare_job(request, store=store)
+        store.update_job(job.job_id, "failed", "The model could not be loaded")
+    request_before = (job.job_dir / "request.json").read_text()
+    shutil.rmtree(moved)
+
+    assert run_command(["resume", str(project), job.job_id]) == 2  # a person's mistake: exit 2
+    err = capsys.readouterr().err
+    assert f"job {job.job_id} cannot run again as it was asked: Model folder {moved} does not exist" in err
+    assert "Traceback" not in err
+    with Store.open(project) as store:
+        assert store.get_job(job.job_id).status == "failed"  # nothing changed: no queued job left behind
+    assert (job.job_dir / "request.json").read_text() == request_before
+
+
 def test_a_rerun_straight_after_kill_9_of_the_cli_never_grows_an_overfull_tree(project, capsys):
     """Issue 10's repro: kill -9 the CLI part-way, run `generate` again at once, then once more."""
     command = [sys.executable, "-m", "backend.cli.commands", "generate", str(project), "--prompts", "3",
