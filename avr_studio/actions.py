@@ -80,6 +80,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Train a stage, follow its curves, and work with the project's runs."),
     ActionSpec("view.before_after", "&Before / After", "Ctrl+7", "View",
                "A trained run's answers next to its base model's, on the held-out prompts."),
+    ActionSpec("view.focus_jobs", "Go to &Jobs", "Ctrl+8", "View",
+               "Put the keyboard on the newest job's button (Cancel, or Resume once it stopped); Space presses it."),
     ActionSpec("view.reward_scope", "Rewards of Current &Prompt Only", "", "View",
                "Plot the current prompt instead of the whole project."),
     # Help

@@ -260,6 +260,7 @@ class MainWindow(QMainWindow):
             "view.reward_debugging": lambda: self.central_tabs.setCurrentIndex(REWARDS_TAB),
             "view.training": lambda: self.central_tabs.setCurrentIndex(TRAINING_TAB),
             "view.before_after": lambda: self.central_tabs.setCurrentIndex(BEFORE_AFTER_TAB),
+            "view.focus_jobs": self.focus_jobs,
         }
         for action_id, handler in handlers.items():
             self.actions_by_id[action_id].triggered.connect(lambda _checked=False, h=handler: h())
@@ -268,6 +269,13 @@ class MainWindow(QMainWindow):
         self.context.sig_project_opened.connect(lambda: QTimer.singleShot(0, self.focus_tree))
         QTimer.singleShot(0, self.focus_tree)  # at launch the keys go to the tree, never to a banner button
         self._on_central_tab_changed(self.central_tabs.currentIndex())
+
+    def focus_jobs(self) -> None:
+        """Ctrl+8: the keyboard on the newest job's Cancel or Resume (Space presses it)."""
+        self.docks["jobs"].show()
+        self.docks["jobs"].raise_()
+        if not self.jobs_panel.focus_newest_job():
+            self.statusBar().showMessage("No jobs yet: Ctrl+G grows trees.", 5000)
 
     def focus_tree(self) -> None:
         self._focus(self.docks["tree"], self.panels["tree"].view)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -45,6 +45,24 @@ def format_eta(seconds: float | None) -> str:
     if seconds < 3600:
         return f"ETA {seconds // 60} min {seconds % 60:02d} s"
     return f"ETA {seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+_PRESS_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+class _ButtonKeys(QObject):
+    """Space, Return and Enter press a job's focused button. Without this, Space would reach the main
+    window's Skip shortcut (shortcuts win over a button that does not claim the key), and a push button
+    outside a dialog ignores Return."""
+
+    def eventFilter(self, button: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in _PRESS_KEYS:
+            event.accept()  # the key is the button's, not a shortcut's
+            return True
+        if event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            button.animateClick()
+            return True
+        return False
 
 
 class JobRowWidget(QFrame):
@@ -118,6 +136,9 @@ class JobRowWidget(QFrame):
                        self.notes_label):
             widget.hide()
             layout.addWidget(widget)
+        self._button_keys = _ButtonKeys(self)
+        for button in (self.cancel_button, self.resume_button, self.details_button):
+            button.installEventFilter(self._button_keys)
         self.notes: list[str] = []
 
     def show_note(self, text: str) -> None:
@@ -234,15 +255,15 @@ class JobsPanel(QWidget):
         self.empty_label = QLabel("No jobs yet. Jobs → Grow Trees… starts one.")
         self.empty_label.setStyleSheet("color: gray;")
         layout.addWidget(self.empty_label)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         holder = QWidget()
         self.rows_layout = QVBoxLayout(holder)
         self.rows_layout.setContentsMargins(0, 0, 0, 0)
         self.rows_layout.addStretch(1)
-        scroll.setWidget(holder)
-        layout.addWidget(scroll, 1)
+        self.scroll_area.setWidget(holder)
+        layout.addWidget(self.scroll_area, 1)
         self._connect(context)
         self.reload_from_store()
 
@@ -256,6 +277,8 @@ class JobsPanel(QWidget):
         self.worker_banner_label.setStyleSheet(ERROR_STYLE)
         self.restart_button = QPushButton("Restart worker")
         self.restart_button.clicked.connect(self._on_restart_clicked)
+        self._button_keys = _ButtonKeys(self)
+        self.restart_button.installEventFilter(self._button_keys)
         row.addWidget(self.worker_banner_label, 1)
         row.addWidget(self.restart_button)
         self.worker_banner.hide()
@@ -279,7 +302,7 @@ class JobsPanel(QWidget):
             context.jobs_service.sig_job_status_changed.connect(self.on_job_status_changed)
             context.jobs_service.sig_job_note_added.connect(lambda job_id, text: self._row(job_id).show_note(text))
             self.sig_resume_requested.connect(context.jobs_service.resume_from_panel)
-            context.jobs_service.sig_resume_failed.connect(lambda job_id, text: self._row(job_id).show_note(text))
+            context.jobs_service.sig_resume_failed.connect(self._show_resume_failure)
             self.sig_cancel_requested.connect(context.jobs_service.cancel)
 
     # --- rows ----------------------------------------------------------------------------------
@@ -341,6 +364,27 @@ class JobsPanel(QWidget):
         row.show()  # a child added to a shown widget stays hidden until shown
         self.empty_label.hide()
         return row
+
+    def focus_newest_job(self) -> bool:
+        """Put the keyboard on the newest job's visible button (Cancel while it runs, Resume after it
+        stopped, else Show details), or on the worker's Restart when the worker died; False if none."""
+        candidates = [self.restart_button]
+        for index in range(self.rows_layout.count()):  # newest first
+            row = self.rows_layout.itemAt(index).widget()
+            if isinstance(row, JobRowWidget):
+                candidates += [row.cancel_button, row.resume_button, row.details_button]
+        button = next((b for b in candidates if b.isVisibleTo(self) and b.isEnabled()), None)
+        if button is None:
+            return False
+        button.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.scroll_area.ensureWidgetVisible(button)
+        return True
+
+    def _show_resume_failure(self, job_id: str, text: str) -> None:
+        """Why Resume did nothing, on the job's row, scrolled into the (short) Jobs strip's view."""
+        row = self._row(job_id)
+        row.show_note(text)
+        QTimer.singleShot(0, lambda: self.scroll_area.ensureWidgetVisible(row.notes_label))
 
     def _row(self, job_id: str) -> JobRowWidget:
         return self.rows.get(job_id) or self.add_job(job_id, "job")

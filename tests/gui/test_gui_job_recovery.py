@@ -5,6 +5,7 @@ Resume finishes the half-grown tree with a real worker: the missing slots only, 
 from collections import Counter
 
 import pytest
+from PySide6.QtCore import Qt
 
 from avr_studio.app import build_shell
 from avr_studio.app_settings import AppSettings, save_app_settings
@@ -16,6 +17,7 @@ from backend.store import Store
 from backend.worker.journal import JournalWriter, journal_path
 from backend.worker.request_builders import stage1_request
 from backend.worker.submission import prepare_job
+from tests.gui.keys import focused, press
 from tests.gui.screens import save_screenshot
 from tests.support.tiny_models import tiny_chat_model_dir
 
@@ -78,8 +80,11 @@ def test_an_interrupted_job_is_shown_with_its_notes_and_resumes_to_a_complete_tr
     qtbot.waitUntil(lambda: [w.job_id for w in panel.findChildren(JobRowWidget)] == [job_id], timeout=5_000)
     save_screenshot(shell.window.docks["jobs"].widget(), "jobs_interrupted_with_note")
 
+    shell.window.focus_tree()
+    press(qtbot, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)  # Go to Jobs: the newest job's Resume
+    assert focused() is row.resume_button
     with qtbot.waitSignal(shell.worker.sig_job_finished, timeout=180_000):
-        row.resume_button.click()
+        press(qtbot, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: row.status_label.text() == "Finished", timeout=10_000)
     assert not row.resume_button.isVisible()
     assert store.get_job(job_id).status == "finished"
