@@ -46,7 +46,8 @@ class GrowTreesDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.basis_label)
-        self.problem_label = QLabel(f"{problem}\nFix it in File → Settings (Ctrl+,).", wordWrap=True)
+        self.problem_label = QLabel(f"{problem}\nFix it in File → Settings (Ctrl+,)." if problem else "",
+                                    wordWrap=True)
         self.problem_label.setObjectName("growProblem")
         self.problem_label.setStyleSheet("color: #b00020;")
         self.problem_label.setVisible(bool(problem))

@@ -64,12 +64,16 @@ def generator_problem(name: str, engine: str) -> str | None:
 
 
 def scorer_problem(kind: str, model: str) -> str | None:
-    """Why a reward scorer of `kind` cannot load `model` (a folder unless 'embedded'), from file checks."""
+    """Why a reward scorer of `kind` cannot load `model`, from file checks; the names each scorer reads as
+    its bundled model (scorers/likelihood.py, scorers/relevance.py) need no folder."""
+    from backend.engines.embedded import EMBEDDED_ALIASES
+
+    bundled = {"likelihood": EMBEDDED_ALIASES, "relevance": ("", "embedded")}.get(kind, ())
     model = model.strip()
-    if kind == "server" or (kind != "classifier" and model in ("", "embedded")):
+    if kind == "server" or model in bundled:
         return None
     if not model:
-        return "A classifier scorer needs the folder of a reward model (AutoModelForSequenceClassification)."
+        return f"A {kind} scorer needs a model folder (for a classifier: a reward model's folder)."
     return folder_problem(Path(model).expanduser())
 
 

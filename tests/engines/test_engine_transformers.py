@@ -131,5 +131,7 @@ def test_the_file_check_settings_run_gives_the_loaders_message_without_loading(t
     assert "no config.json" in generator_problem(str(tmp_path), "transformers")
     assert "does not exist" in scorer_problem("likelihood", missing)
     assert scorer_problem("likelihood", "embedded") is None and scorer_problem("server", "x") is None
-    assert "needs the folder" in scorer_problem("classifier", "")
+    assert "needs a model folder" in scorer_problem("classifier", "")
+    assert scorer_problem("likelihood", "embedded:smollm2-135m-instruct") is None  # the bundled model's full name
+    assert scorer_problem("relevance", "") is None and "needs a model folder" in scorer_problem("likelihood", "")
     assert scorer_problem("classifier", str(tiny_reward_model_dir())) is None
