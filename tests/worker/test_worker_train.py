@@ -210,7 +210,10 @@ def test_stage2_chains_trains_on_long_thoughts_and_samples_new_ones_with_the_sft
         assert thoughts_job.status == "finished" and thoughts_job.request["model"]["name"] == f"run:{sft.id}"
         thoughts = [n for pid in store.prompt_ids() for n in store.nodes_for_prompt(pid)
                     if n.job_id == thoughts_job.id]
-        assert len(thoughts) == 2 * 5 and {n.kind for n in thoughts} == {"long_thought"}
+        # 5 samples per prompt at a fresh seed; a sample the tiny model ends at once is blank, and a blank
+        # thought is never stored (sample_thoughts.run), so a few may be missing, never extra ones.
+        assert 2 * 5 - 2 <= len(thoughts) <= 2 * 5 and {n.kind for n in thoughts} == {"long_thought"}
+        assert all(n.text for n in thoughts)
         assert store.pairs(kind="long_thought") == []
         from backend.worker.training_stages import stage_runs
 
